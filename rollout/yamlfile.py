@@ -1,0 +1,259 @@
+"""A strict, safe YAML reader for every file the project reads.
+
+PyYAML's safe loader is a good parser but a lenient judge: it keeps the last of two
+duplicate keys, builds a billion-laughs document in memory, and its errors are multi-line
+tracebacks. This module parses with it and judges for itself:
+
+- bytes must be UTF-8 and indentation must not contain tabs;
+- only the YAML core tags are accepted (no ``!!python/...`` or custom tags);
+- a duplicate key in a mapping is an error, not a silent overwrite;
+- aliases may not expand the document past ``MAX_NODES`` nodes (computed on the node graph,
+  so a bomb fails fast in bounded memory);
+- the root is a mapping and the file is not empty.
+
+Values come back as plain dicts, lists and scalars, together with the line and column of
+every key path so later checks (pydantic, cross-file rules) can point at the exact line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rollout.errors import InputError, Problem, format_path
+
+MAX_NODES = 100_000
+MAX_BYTES = 5 * 1024 * 1024
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+}
+
+Position = tuple[int, int]
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDoc:
+    """A parsed file: its data, its display name and where each key path sits."""
+
+    file: str
+    data: dict[str, Any]
+    positions: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def where(self, path: KeyPath) -> Position | None:
+        """The position of ``path`` or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while probe:
+            if probe in self.positions:
+                return self.positions[probe]
+            probe = probe[:-1]
+        return None
+
+    def problem(self, path: KeyPath, message: str) -> Problem:
+        pos = self.where(path)
+        return Problem(
+            self.file,
+            format_path(path),
+            message,
+            pos[0] if pos else None,
+            pos[1] if pos else None,
+        )
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _mark(node: Node) -> Position:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed node graph into plain Python, judging as it goes."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.positions: dict[KeyPath, Position] = {}
+        self._scalars = yaml.SafeLoader("")  # only used for its scalar constructors
+
+    def fail(self, node: Node, path: KeyPath, message: str) -> InputError:
+        line, col = _mark(node)
+        return InputError.one(self.file, format_path(path), message, line, col)
+
+    def build(self, node: Node, path: KeyPath) -> Any:
+        if node.tag not in _CORE_TAGS:
+            raise self.fail(
+                node,
+                path,
+                f"found tag {node.tag!r}; only plain YAML values are accepted "
+                "(no !!python/... or custom tags)",
+            )
+        self.positions.setdefault(path, _mark(node))
+        if isinstance(node, ScalarNode):
+            try:
+                return self._scalars.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                raise self.fail(node, path, f"bad scalar {node.value!r}: {exc}") from None
+        if isinstance(node, SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self.fail(
+                        key_node, path, "found a '<<' merge key; write the keys out instead"
+                    )
+                if not isinstance(key_node, ScalarNode):
+                    raise self.fail(
+                        key_node, path, "found a complex mapping key; keys must be plain strings"
+                    )
+                key = self.build(key_node, (*path, "<key>"))
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    key = str(key_node.value)
+                if key in out:
+                    first = self.positions.get((*path, key))
+                    at = f" (first at line {first[0]})" if first else ""
+                    raise self.fail(
+                        key_node,
+                        (*path, key),
+                        f"duplicate key {key!r}{at}; each key may appear once in a mapping",
+                    )
+                self.positions[(*path, key)] = _mark(key_node)
+                out[key] = self.build(value_node, (*path, key))
+            self.positions.pop((*path, "<key>"), None)
+            return out
+        raise self.fail(node, path, "unsupported YAML node")  # pragma: no cover
+
+
+def _expanded_size(root: Node, limit: int) -> int:
+    """Nodes the document would hold with every alias expanded; stops counting past limit."""
+    memo: dict[int, int] = {}
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        memo[key] = 1  # guards against recursive aliases
+        total = 1
+        if isinstance(node, SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > limit:
+                    break
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+                if total > limit:
+                    break
+        memo[key] = total
+        return total
+
+    return size(root)
+
+
+def parse_text(text: str, file: str) -> YamlDoc:
+    """Parse YAML text into a mapping, raising InputError with one line per problem."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            raise InputError.one(
+                file,
+                "(indentation)",
+                "found a tab in the indentation; YAML indents with spaces only",
+                lineno,
+                len(line) - len(stripped) + 1,
+            )
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise InputError.one(file, "(root)", "file is empty; expected a mapping of keys")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise InputError.one(
+            file,
+            "(syntax)",
+            f"YAML syntax error: {reason}",
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError.one(file, "(syntax)", f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise InputError.one(file, "(root)", "file is empty; expected a mapping of keys")
+    if _expanded_size(node, MAX_NODES) > MAX_NODES:
+        line, col = _mark(node)
+        raise InputError.one(
+            file,
+            "(root)",
+            f"aliases expand the document past {MAX_NODES} nodes (an alias bomb?); "
+            "write the values out or use fewer anchors",
+            line,
+            col,
+        )
+    builder = _Builder(file)
+    if not isinstance(node, MappingNode):
+        kind = "a list" if isinstance(node, SequenceNode) else f"the value {node.value!r}"
+        raise builder.fail(node, (), f"found {kind} at the root; expected a mapping of keys")
+    data = builder.build(node, ())
+    return YamlDoc(file=file, data=data, positions=builder.positions)
+
+
+def read(path: Path, root: Path | None = None) -> YamlDoc:
+    """Read and parse ``path``; the file is named relative to ``root`` in every message."""
+    file = _display(path, root)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError.one(file, "(file)", "file not found") from None
+    except OSError as exc:
+        raise InputError.one(file, "(file)", f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError.one(
+            file, "(file)", f"file is {len(raw)} bytes; at most {MAX_BYTES} are accepted"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError.one(
+            file,
+            "(encoding)",
+            f"found byte 0x{raw[exc.start]:02x} that is not UTF-8; save the file as UTF-8",
+            line,
+            col,
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse_text(text, file)
+
+
+def problem_at(doc: YamlDoc, path: KeyPath, message: str) -> Problem:
+    """Shorthand used by validators: a Problem positioned at ``path`` in ``doc``."""
+    return doc.problem(path, message)
+
+
+__all__ = ["MAX_NODES", "YamlDoc", "parse_text", "read", "problem_at", "Problem"]
