@@ -1,0 +1,370 @@
+"""The offline engine: run the real Pulumi program under the SDK's mocks and record the plan.
+
+``pulumi up`` and this engine run the same ``rollout.program.build``; only the resource monitor
+differs. Ours is the SDK's ``MockMonitor`` with one addition: every registration (components
+included) is recorded with its URN, type, name, parent, inputs, dependencies, protect and
+retain-on-delete flags. Mocked resources get plausible ids and outputs (addresses, emails,
+names) so that code depending on them runs as it would in a preview.
+
+Config reaches the program as the CLI would give it: the stack file's ``config`` map, objects
+as JSON text, through ``pulumi.runtime.set_all_config``. A ``pulumi.StackReference`` resolves
+to the referenced stack's offline outputs (planned first, once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import wait_for_rpcs
+
+from rollout.config import PROJECT_NAME, Project, load_project
+from rollout.errors import InputError
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+
+@dataclass
+class Resource:
+    """One registration, as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    custom: bool
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_component(self) -> bool:
+        return not self.custom and self.type != STACK_TYPE
+
+
+@dataclass
+class Plan:
+    """Everything a stack would register, in registration order, and its outputs."""
+
+    stack: str
+    project: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.by_urn = {r.urn: r for r in self.resources}
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Resource:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources of type {type_} named {name}")
+        return found[0]
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def ancestors(self, resource: Resource) -> list[Resource]:
+        out = []
+        parent = resource.parent
+        while parent and parent in self.by_urn:
+            out.append(self.by_urn[parent])
+            parent = self.by_urn[parent].parent
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Resources by type (the stack itself excluded)."""
+        return dict(sorted(Counter(r.type for r in self.resources if r.type != STACK_TYPE).items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "inputs": r.inputs,
+                    "dependencies": r.dependencies,
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                    "custom": r.custom,
+                }
+                for r in self.resources
+            ],
+            "outputs": self.outputs,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        resources = [
+            Resource(
+                urn=r["urn"],
+                type=r["type"],
+                name=r["name"],
+                parent=r.get("parent"),
+                inputs=r.get("inputs") or {},
+                dependencies=list(r.get("dependencies") or []),
+                protect=bool(r.get("protect")),
+                retain_on_delete=bool(r.get("retainOnDelete")),
+                custom=bool(r.get("custom", True)),
+            )
+            for r in data["resources"]
+        ]
+        return cls(data["stack"], data.get("project", PROJECT_NAME), resources, data.get("outputs") or {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Mocks: plausible outputs for the resources the program creates
+# ---------------------------------------------------------------------------------------------
+
+
+def _fake_ip(seed: str) -> str:
+    """A stable address in 198.18.0.0/15 (RFC 2544, never routed): same name, same address."""
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:4], "big")
+    return str(ipaddress.ip_address(int(ipaddress.ip_address("198.18.0.0")) + digest % (1 << 17)))
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Returns inputs as outputs, plus the computed fields the program reads."""
+
+    def __init__(self, project_id: str, stack_outputs: dict[str, dict[str, Any]]):
+        self.project_id = project_id
+        self.stack_outputs = stack_outputs
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        typ = args.typ
+        name = state.get("name") or args.name
+        if typ == STACK_REFERENCE_TYPE:
+            ref = state.get("name", args.name)
+            stack = str(ref).rsplit("/", 1)[-1]
+            if stack not in self.stack_outputs:
+                raise KeyError(f"StackReference to {ref!r}: no such stack was planned")
+            return ref, {"name": ref, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+        if not args.custom:
+            return None, {}
+        if typ in ("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress"):
+            state.setdefault("address", _fake_ip(f"{self.project_id}/{name}"))
+        elif typ == "gcp:serviceaccount/account:Account":
+            state["email"] = f"{state.get('accountId', name)}@{self.project_id}.iam.gserviceaccount.com"
+            state["member"] = f"serviceAccount:{state['email']}"
+        elif typ == "gcp:container/cluster:Cluster":
+            state["endpoint"] = _fake_ip(f"gke/{name}")
+        elif typ == "gcp:kms/cryptoKey:CryptoKey":
+            state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
+        elif typ == "gcp:kms/keyRing:KeyRing":
+            state["id"] = f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"
+        state.setdefault("name", name)
+        state.setdefault("project", self.project_id)
+        state.setdefault("selfLink", f"https://mock.googleapis.com/{self.project_id}/{args.name}")
+        rid = state.get("id") or f"{args.name}-id"
+        return str(rid), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"number": "123456789012", "projectId": self.project_id, "name": self.project_id}
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"project": self.project_id, "region": "", "zone": "", "accessToken": ""}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, recording every registration for the plan."""
+
+    def __init__(self, mocks: PlanMocks):
+        super().__init__(mocks)
+        self.recorded: list[Resource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        common = {
+            "urn": urn,
+            "type": request.type,
+            "name": request.name,
+            "parent": request.parent or None,
+            "dependencies": sorted(set(request.dependencies)),
+            "protect": bool(request.protect),
+            "retain_on_delete": bool(request.retainOnDelete),
+            "custom": bool(request.custom),
+        }
+        if request.type == STACK_TYPE:
+            self.recorded.append(Resource(inputs={}, **common))
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        resource_args = pulumi.runtime.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(resource_args)
+        obj_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        self.recorded.append(Resource(inputs=_plain(inputs), outputs=state, **common))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-able data (unknowns and secrets become markers)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a stack
+# ---------------------------------------------------------------------------------------------
+
+
+class _QuietLogger(logging.Logger):
+    """Engine log messages (pulumi.log.*) are kept, not printed."""
+
+    def __init__(self) -> None:
+        super().__init__("rollout.engine", level=logging.DEBUG)
+        self.messages: list[tuple[int, str]] = []
+
+    def handle(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelno, record.getMessage()))
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: Iterable[str] = (),
+    project_id: str = "demobank-test",
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+    project: str = PROJECT_NAME,
+) -> Plan:
+    """Run ``program`` as a Pulumi program under recording mocks and return its plan."""
+    settings.reset_options(project=project, stack=stack, preview=True)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    mocks = PlanMocks(project_id, stack_outputs or {})
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(
+            mocks, project=project, stack=stack, preview=True, monitor=monitor, logger=_QuietLogger()
+        )
+        root = settings.get_root_resource()
+        outputs: dict[str, Any] = {}
+
+        async def body() -> None:
+            program()
+            await wait_for_rpcs()
+            assert root is not None
+            for key, value in root.outputs.items():  # type: ignore[attr-defined]
+                outputs[key] = await pulumi.Output.from_input(value).future()
+
+        loop.run_until_complete(body())
+        loop.run_until_complete(wait_for_rpcs())
+    finally:
+        _close_loop(loop)
+        settings.ROOT.set(None)
+    return Plan(stack=stack, project=project, resources=monitor.recorded, outputs=_plain(outputs))
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the loop ourselves so nothing complains about it as the interpreter exits."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+def plan_stack(
+    stack: str,
+    project: Project | None = None,
+    root: Path | None = None,
+    cache: dict[str, Plan] | None = None,
+) -> Plan:
+    """Plan one stack of the project; stacks it references are planned first (and cached)."""
+    from rollout import program
+
+    project = project or load_project(root)
+    cache = {} if cache is None else cache
+    if stack in cache:
+        return cache[stack]
+    spec = project.stack(stack)
+    stack_outputs: dict[str, dict[str, Any]] = {}
+    for ref in (spec.config.regionalStacks or {}).values():
+        target = ref.rsplit("/", 1)[-1]
+        stack_outputs[target] = plan_stack(target, project, cache=cache).outputs
+    plan = run_program(
+        lambda: program.build(project),
+        stack=stack,
+        config=spec.raw,
+        project_id=spec.raw.get("gcp:project", f"{PROJECT_NAME}-{stack}"),
+        stack_outputs=stack_outputs,
+    )
+    cache[stack] = plan
+    return plan
+
+
+def plan_all(project: Project | None = None, root: Path | None = None) -> dict[str, Plan]:
+    project = project or load_project(root)
+    cache: dict[str, Plan] = {}
+    for name in project.stacks:
+        plan_stack(name, project, cache=cache)
+    return {name: cache[name] for name in project.stacks}
+
+
+def save(plans: Iterable[Plan], path: Path) -> None:
+    """Write plans as JSON: one plan as an object, several as {"stacks": [...]}."""
+    items = [p.to_json() for p in plans]
+    data: Any = items[0] if len(items) == 1 else {"stacks": items}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def load(path: Path) -> list[Plan]:
+    """Read a saved plan file (one plan or {"stacks": [...]})."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError.one(str(path), "(file)", f"not a plan JSON file: {exc}") from None
+    items = data.get("stacks", [data]) if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and "stack" in i and isinstance(i.get("resources"), list) for i in items
+    ):
+        raise InputError.one(
+            str(path),
+            "(root)",
+            'expected {"stack", "resources": [...]} or {"stacks": [...]} as written by rollout plan --json',
+        )
+    return [Plan.from_json(i) for i in items]
+
+
+__all__ = ["Plan", "Resource", "asdict", "load", "plan_all", "plan_stack", "run_program", "save"]

@@ -1,0 +1,55 @@
+"""Deterministic cloud names from stable keys, and each service's naming rules.
+
+``demobank-<region short>-<cell>-<entity>``: a region's short code (``euw2``) and a cell's name
+(``eu-1``) never change, so neither does any name built from them. LIMITS lists the rule for
+every kind of name the program sets; tests check every name in every plan against it.
+"""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "demobank"
+
+# kind -> (regex, min length, max length); sources: each service's API reference.
+LIMITS: dict[str, tuple[str, int, int]] = {
+    "compute": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),  # RFC 1035: networks, subnets, ...
+    "gke_cluster": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
+    "gke_node_pool": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
+    "service_account": (r"^[a-z]([-a-z0-9]*[a-z0-9])$", 6, 30),
+    "spanner_instance": (r"^[a-z][-a-z0-9]*[a-z0-9]$", 2, 64),
+    "spanner_database": (r"^[a-z][a-z0-9_\-]*[a-z0-9]$", 2, 30),
+    "kafka_cluster": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),
+    "kafka_topic": (r"^[a-zA-Z0-9._-]+$", 1, 249),
+    "kms": (r"^[a-zA-Z0-9_-]+$", 1, 63),
+    "bucket": (r"^[a-z0-9][-a-z0-9_.]*[a-z0-9]$", 3, 63),
+    "label_value": (r"^[a-z0-9_-]*$", 0, 63),
+}
+
+
+def check(kind: str, name: str) -> str | None:
+    """None if ``name`` is valid for ``kind``; otherwise why not."""
+    pattern, low, high = LIMITS[kind]
+    if not low <= len(name) <= high:
+        return f"{name!r} is {len(name)} characters; {kind} names take {low}-{high}"
+    if not re.match(pattern, name):
+        return f"{name!r} does not match {pattern} ({kind})"
+    return None
+
+
+def region_name(short: str, entity: str) -> str:
+    return f"{PREFIX}-{short}-{entity}"
+
+
+def cell_name(short: str, cell: str, entity: str) -> str:
+    return f"{PREFIX}-{short}-{cell}-{entity}"
+
+
+def account_id(short: str, cell: str | None, role: str) -> str:
+    """Service account ids are 6-30 characters: the shortest form that stays unique."""
+    parts = ["dbk", short, cell, role] if cell else ["dbk", short, role]
+    return "-".join(p for p in parts if p)
+
+
+def topic_name(cell: str, topic: str) -> str:
+    return f"{cell}.{topic}"

@@ -1,0 +1,23 @@
+"""Shared fixtures: each stack's offline plan is built once per test session and shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rollout.config import Project, load_project
+from rollout.engine import Plan, plan_all
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return load_project(ROOT)
+
+
+@pytest.fixture(scope="session")
+def plans(project: Project) -> dict[str, Plan]:
+    """Every stack of the shipped project, planned once (regional stacks before global)."""
+    return plan_all(project)
