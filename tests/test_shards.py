@@ -1,0 +1,492 @@
+"""Shard map: the routing hash, table validation, the rebalancer, publication and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollout import shards
+from rollout.errors import InputError
+from rollout.shards import (
+    Move,
+    ShardTableFile,
+    add_cell,
+    bucket_for,
+    compact_ranges,
+    drain_cell,
+    even_split,
+    minimum_moves,
+    publish_artifact,
+    render_table,
+    validate_region,
+    validate_table,
+)
+from rollout.yamlfile import parse_text, read
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = {"europe-west2": ["eu-1", "eu-2"], "asia-southeast1": ["apac-1", "apac-2"]}
+
+# Computed once (and cross-checked with `printf %s ID | sha256sum` and bc), then frozen:
+# changing the hash would send customers to the wrong cell.
+VECTORS = [
+    ("0", 1024, 824),
+    ("customer-1", 1024, 839),
+    ("c0ffee00-0000-4000-8000-000000000001", 1024, 529),
+    ("Zoë", 1024, 272),
+    ("客户-42", 1024, 925),
+    ("🏦", 1024, 406),
+    ("", 1024, 20),
+    ("Zoë", 7, 3),
+    ("客户-42", 7, 1),
+]
+
+
+@pytest.mark.parametrize(("customer_id", "buckets", "expected"), VECTORS)
+def test_bucket_for_vectors(customer_id: str, buckets: int, expected: int) -> None:
+    assert bucket_for(customer_id, buckets) == expected
+
+
+def test_bucket_for_is_not_normalised() -> None:
+    # "é" precomposed vs "e" + combining accent hash differently: routers must not normalise.
+    assert bucket_for("Zo\u00eb") != bucket_for("Zoe\u0308")
+
+
+def test_bucket_for_rejects_zero_buckets() -> None:
+    with pytest.raises(ValueError):
+        bucket_for("x", 0)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table(text: str) -> object:
+    return parse_text(text, "regions/shards/europe-west2.yaml")
+
+
+def problems_of(text: str, **kw: object) -> list[str]:
+    args: dict[str, object] = {
+        "region": "europe-west2",
+        "declared_cells": ["eu-1", "eu-2"],
+        "buckets": 16,
+        "max_cell_share": 0.75,
+    }
+    args.update(kw)
+    doc = parse_text(text, "regions/shards/europe-west2.yaml")
+    return [str(p) for p in validate_table(doc, **args)]  # type: ignore[arg-type]
+
+
+GOOD = """region: europe-west2
+buckets: 16
+cells:
+  eu-1: ["0-7"]
+  eu-2: [8, "9-15"]
+"""
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_committed_tables_are_valid(region: str) -> None:
+    assert validate_region(ROOT, region, REGIONS[region], 1024, 0.75) == []
+    path = ROOT / "regions" / "shards" / f"{region}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == shards.SCHEMA_LINE
+    doc = read(path, ROOT)
+    ShardTableFile.model_validate(doc.data)  # the exported JSON Schema accepts it too
+    assert text == render_table(region, 1024, even_split(REGIONS[region], 1024))
+
+
+def test_good_table_has_no_problems() -> None:
+    assert problems_of(GOOD) == []
+
+
+def test_gap_is_one_compact_line() -> None:
+    text = GOOD.replace('[8, "9-15"]', '["12-15"]').replace('"0-7"', '"0-7", 10')
+    assert problems_of(text) == [
+        "regions/shards/europe-west2.yaml:3:1: cells: buckets 8-9, 11 are assigned to no cell; "
+        "assign each bucket to exactly one cell"
+    ]
+
+
+def test_single_gap_is_singular() -> None:
+    text = GOOD.replace('[8, "9-15"]', '["9-15"]')
+    assert problems_of(text) == [
+        "regions/shards/europe-west2.yaml:3:1: cells: bucket 8 is assigned to no cell; "
+        "assign each bucket to exactly one cell"
+    ]
+
+
+def test_double_assignment_names_buckets_and_both_cells() -> None:
+    text = GOOD.replace('"0-7"', '"0-9"')
+    [problem] = problems_of(text)
+    assert "cells.eu-2: buckets 8-9 are assigned to both eu-1 and eu-2;" in problem
+
+
+def test_triple_assignment_names_every_cell() -> None:
+    text = GOOD.replace("cells:\n", 'cells:\n  eu-0: ["7-8"]\n').replace('"0-7"', '"0-8"')
+    found = problems_of(text, declared_cells=["eu-0", "eu-1", "eu-2"])
+    assert any("bucket 8 is assigned to all of eu-0, eu-1, eu-2;" in p for p in found), found
+    assert any("bucket 7 is assigned to both eu-0 and eu-1;" in p for p in found), found
+
+
+def test_repeat_within_a_cell() -> None:
+    [problem] = problems_of(GOOD.replace('"0-7"', '"0-7", "2-3"'))
+    assert "buckets 2-3 listed more than once in eu-1" in problem
+
+
+def test_undeclared_and_empty_cells() -> None:
+    text = GOOD.replace("eu-2:", "eu-9:")
+    found = problems_of(text)
+    assert any(
+        "cells.eu-9: cell 'eu-9' is not declared in region europe-west2 "
+        "(declared cells: eu-1, eu-2)" in p
+        for p in found
+    )
+    assert any("declared cell 'eu-2' holds no buckets" in p for p in found)
+    assert len(found) == 2
+
+
+def test_cell_share_limit() -> None:
+    text = GOOD.replace('"0-7"', '"0-12"').replace('[8, "9-15"]', '["13-15"]')
+    [problem] = problems_of(text)
+    assert "cells.eu-1: cell eu-1 holds 13 of 16 buckets (81.2%), above the limit of 75.0%" in (
+        problem
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (GOOD + "owner: me\n", "owner: unknown key 'owner'; accepted keys: region, buckets, cells"),
+        (GOOD.replace("region: europe-west2\n", ""), "(root): missing region"),
+        (GOOD.replace("europe-west2", "asia-southeast1"), "region: region is 'asia-southeast1'"),
+        (GOOD.replace("buckets: 16", "buckets: 32"), "buckets: buckets is 32 but the region"),
+        (GOOD.replace("buckets: 16", "buckets: true"), "buckets: buckets is True"),
+        (GOOD.replace('"0-7"', '"0..7"'), "cells.eu-1[0]: found '0..7'; expected a bucket"),
+        (GOOD.replace('"0-7"', '"7-0"'), "range '7-0' runs backwards"),
+        (GOOD.replace('"9-15"', '"9-16"'), "range '9-16' is outside the region's buckets 0-15"),
+        (GOOD.replace('"0-7"', "-1"), "cells.eu-1[0]: range -1 is outside"),
+        (GOOD.replace('"0-7"', "true"), "cells.eu-1[0]: found True"),
+        (GOOD.replace('["0-7"]', '"0-7"'), "cells.eu-1: found '0-7'; expected a list"),
+        (GOOD.replace("eu-1:", "EU_1:"), "cell name 'EU_1' is not valid"),
+        ("region: europe-west2\nbuckets: 16\ncells: [1]\n", "cells: cells must be a mapping"),
+    ],
+)
+def test_shape_problems(text: str, fragment: str) -> None:
+    found = problems_of(text)
+    assert any(fragment in p for p in found), found
+
+
+def test_shape_problem_is_positioned() -> None:
+    [problem] = problems_of(GOOD.replace('"9-15"', '"9-16"'))
+    assert problem.startswith("regions/shards/europe-west2.yaml:5:")
+
+
+def test_validate_region_missing_file(tmp_path: Path) -> None:
+    [problem] = validate_region(tmp_path, "europe-west2", ["eu-2", "eu-1"], 1024, 0.75)
+    assert str(problem) == (
+        "regions/shards/europe-west2.yaml: (file): region europe-west2 has no shard table; "
+        "create it with `rollout shards init europe-west2 --cells eu-1,eu-2 --buckets 1024`"
+    )
+
+
+def test_validate_region_returns_reader_problems(tmp_path: Path) -> None:
+    path = tmp_path / "regions" / "shards" / "europe-west2.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(GOOD + "region: again\n", encoding="utf-8")
+    [problem] = validate_region(tmp_path, "europe-west2", ["eu-1", "eu-2"], 16, 0.75)
+    assert "duplicate key 'region'" in str(problem)
+
+
+def test_render_compacts_and_keeps_schema_line() -> None:
+    assignment = {b: ("eu-2" if b in (3, 4, 5, 9) else "eu-1") for b in range(12)}
+    text = render_table("europe-west2", 12, assignment, "# yaml-language-server: $schema=x.json")
+    assert text == (
+        "# yaml-language-server: $schema=x.json\n"
+        "region: europe-west2\n"
+        "buckets: 12\n"
+        "cells:\n"
+        '  eu-1: ["0-2", "6-8", "10-11"]\n'
+        '  eu-2: ["3-5", "9"]\n'
+    )
+    doc = parse_text(text, "t.yaml")
+    assert validate_table(doc, "europe-west2", ["eu-1", "eu-2"], 12, 1.0) == []
+
+
+def test_compact_ranges() -> None:
+    assert compact_ranges([5, 0, 1, 2, 2, 7, 6]) == [(0, 2), (5, 7)]
+    assert compact_ranges([]) == []
+
+
+def test_even_split() -> None:
+    split = even_split(["a", "b", "c"], 10)
+    assert Counter(split.values()) == {"a": 4, "b": 3, "c": 3}
+    assert compact_ranges(b for b, c in split.items() if c == "b") == [(4, 6)]
+
+
+def test_json_schema_export() -> None:
+    schema = ShardTableFile.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"region", "buckets", "cells"}
+    with pytest.raises(ValueError):
+        ShardTableFile.model_validate({**json.loads(json.dumps(GOOD_DATA)), "extra": 1})
+    with pytest.raises(ValueError):
+        ShardTableFile.model_validate({**GOOD_DATA, "cells": {"eu-1": ["0..7"]}})
+
+
+GOOD_DATA = {"region": "europe-west2", "buckets": 16, "cells": {"eu-1": ["0-7"], "eu-2": [8]}}
+
+
+# --------------------------------------------------------------------------- rebalancer
+
+
+def test_add_cell_to_two_even_cells() -> None:
+    before = even_split(["eu-1", "eu-2"], 1024)
+    after, moves = add_cell(before, "eu-3")
+    assert len(moves) == minimum_moves(before, "add", "eu-3") == 341
+    assert Counter(after.values()) == {"eu-1": 341, "eu-2": 342, "eu-3": 341}
+    # Ties go to the lower name first, and donors give their highest buckets.
+    assert compact_ranges(m.bucket for m in moves) == [(341, 511), (854, 1023)]
+    assert moves[0] == Move(341, "eu-1", "eu-3")
+    assert render_table("europe-west2", 1024, after).splitlines()[4:] == [
+        '  eu-1: ["0-340"]',
+        '  eu-2: ["512-853"]',
+        '  eu-3: ["341-511", "854-1023"]',
+    ]
+
+
+def test_drain_cell_spreads_least_loaded_first() -> None:
+    before = {**{b: "a" for b in range(0, 6)}, **{b: "b" for b in range(6, 8)}}
+    before.update({b: "c" for b in range(8, 12)})
+    after, moves = drain_cell(before, "c")
+    # Least loaded first: b (2) takes all four and catches up with a (6).
+    assert Counter(after.values()) == {"a": 6, "b": 6}
+    assert moves == [Move(b, "c", "b") for b in range(8, 12)]
+    assert minimum_moves(before, "drain", "c") == 4
+
+
+def test_rebalancer_errors() -> None:
+    table = even_split(["eu-1", "eu-2"], 8)
+    with pytest.raises(InputError, match="already holds 4 buckets"):
+        add_cell(table, "eu-1", file="regions/shards/europe-west2.yaml")
+    with pytest.raises(InputError, match="'eu-9' is not in the table"):
+        drain_cell(table, "eu-9")
+    with pytest.raises(InputError, match="is the last cell"):
+        drain_cell(even_split(["eu-1"], 8), "eu-1")
+    with pytest.raises(InputError, match="cannot give 3 cells one bucket each"):
+        add_cell(even_split(["a", "b"], 2), "c")
+    with pytest.raises(InputError, match="not valid"):
+        add_cell(table, "Bad Name")
+    try:
+        add_cell(table, "eu-2", file="regions/shards/europe-west2.yaml")
+    except InputError as exc:
+        assert str(exc.problems[0]).startswith("regions/shards/europe-west2.yaml: cells.eu-2: ")
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> dict[int, str]:
+    """1..64 cells over n+1..2048 buckets, uneven sizes, optionally scattered ranges."""
+    n = draw(st.integers(1, 64))
+    buckets = draw(st.integers(n + 1, 2048))
+    cuts = sorted(draw(st.sets(st.integers(1, buckets - 1), min_size=n - 1, max_size=n - 1)))
+    bounds = [0, *cuts, buckets]
+    names = [f"c-{i}" for i in range(n)]
+    order = list(range(buckets))
+    if draw(st.booleans()):
+        draw(st.randoms(use_true_random=False)).shuffle(order)
+    return {order[b]: names[i] for i in range(n) for b in range(bounds[i], bounds[i + 1])}
+
+
+def fair_share(buckets: int, cells_after: int) -> int:
+    """The documented rule, computed independently: the new cell ends with floor(B/(n+1))."""
+    return buckets // cells_after
+
+
+def check_moves(before: dict[int, str], after: dict[int, str], moves: list[Move], cell: str):
+    assert sorted(after) == sorted(before)  # every bucket still assigned exactly once
+    changed = sorted(b for b in before if before[b] != after[b])
+    assert changed == [m.bucket for m in moves]
+    for m in moves:
+        assert before[m.bucket] == m.from_cell and after[m.bucket] == m.to_cell
+        assert cell in (m.from_cell, m.to_cell)  # nothing moves except to/from the cell
+
+
+@settings(max_examples=50, deadline=None)
+@given(tables(), st.sampled_from(["new", "a-new", "c-5x"]))
+def test_add_cell_properties(before: dict[int, str], cell: str) -> None:
+    n = len(set(before.values()))
+    after, moves = add_cell(before, cell)
+    check_moves(before, after, moves, cell)
+    assert all(m.to_cell == cell for m in moves)
+    assert len(moves) == fair_share(len(before), n + 1) == minimum_moves(before, "add", cell)
+    loads = Counter(after.values())
+    donors = {m.from_cell for m in moves}
+    old_max = max(v for c, v in loads.items() if c != cell)
+    assert all(loads[d] >= old_max - 1 for d in donors)  # taken from the most loaded
+    # Deterministic, whatever the dict order.
+    shuffled = dict(sorted(before.items(), key=lambda kv: hash((kv[0] * 7919) % 104729)))
+    assert add_cell(shuffled, cell) == (after, moves)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 64), st.integers(0, 2048))
+def test_add_cell_to_balanced_table_stays_balanced(n: int, extra: int) -> None:
+    buckets = n + 1 + extra
+    before = even_split([f"c-{i}" for i in range(n)], buckets)
+    after, moves = add_cell(before, "new")
+    loads = Counter(after.values())
+    assert len(loads) == n + 1
+    assert max(loads.values()) - min(loads.values()) <= 1
+    assert len(moves) == buckets // (n + 1)
+
+
+@settings(max_examples=50, deadline=None)
+@given(tables(), st.data())
+def test_drain_cell_properties(before: dict[int, str], data: st.DataObject) -> None:
+    cells = sorted(set(before.values()))
+    if len(cells) == 1:
+        with pytest.raises(InputError):
+            drain_cell(before, cells[0])
+        return
+    cell = data.draw(st.sampled_from(cells))
+    after, moves = drain_cell(before, cell)
+    check_moves(before, after, moves, cell)
+    assert all(m.from_cell == cell for m in moves)
+    assert len(moves) == Counter(before.values())[cell] == minimum_moves(before, "drain", cell)
+    assert cell not in after.values()
+    loads = Counter(after.values())
+    receivers = {m.to_cell for m in moves}
+    assert all(loads[r] <= min(loads.values()) + 1 for r in receivers)  # least loaded first
+    for r in receivers:  # one contiguous run of the drained buckets per receiver
+        got = sorted(m.bucket for m in moves if m.to_cell == r)
+        drained = sorted(b for b in before if before[b] == cell)
+        i = drained.index(got[0])
+        assert drained[i : i + len(got)] == got
+    assert drain_cell(dict(reversed(list(before.items()))), cell) == (after, moves)
+
+
+# --------------------------------------------------------------------------- publication
+
+
+def test_publish_artifact_is_canonical_and_content_addressed() -> None:
+    assignment = even_split(["eu-2", "eu-1"], 8)
+    name, content = publish_artifact("europe-west2", assignment, 8)
+    doc = json.loads(content)
+    body = {k: v for k, v in doc.items() if k != "version"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert doc["version"] == hashlib.sha256(canonical).hexdigest()[:16]
+    assert name == f"shard-map/europe-west2/{doc['version']}.json"
+    assert content == json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    assert doc["cells"] == {"eu-1": [[4, 7]], "eu-2": [[0, 3]]}
+    assert doc["hash"] == "sha256-of-customer-id-first-8-bytes-big-endian-mod-buckets"
+    assert doc["buckets"] == 8 and doc["region"] == "europe-west2"
+    reordered = dict(sorted(assignment.items(), reverse=True))
+    assert publish_artifact("europe-west2", reordered, 8) == (name, content)
+    moved = {**assignment, 0: "eu-1"}
+    assert publish_artifact("europe-west2", moved, 8)[0] != name
+    with pytest.raises(ValueError):
+        publish_artifact("europe-west2", assignment, 9)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run_cli(root: Path, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="rollout")
+    shards.add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    args.root = root
+    return int(args.func(args))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    assert run_cli(tmp_path, "shards", "init", "europe-west2", "--cells", "eu-1,eu-2") == 0
+    return tmp_path
+
+
+def table_file(root: Path) -> Path:
+    return root / "regions" / "shards" / "europe-west2.yaml"
+
+
+def test_cli_init_matches_committed_table(project: Path) -> None:
+    committed = ROOT / "regions" / "shards" / "europe-west2.yaml"
+    assert table_file(project).read_text() == committed.read_text()
+    with pytest.raises(InputError, match="already exists"):
+        run_cli(project, "shards", "init", "europe-west2", "--cells", "eu-1")
+
+
+@pytest.mark.parametrize("cells", ["", "eu-1,eu-1", "EU 1"])
+def test_cli_init_rejects_bad_cells(tmp_path: Path, cells: str) -> None:
+    with pytest.raises(InputError, match="--cells"):
+        run_cli(tmp_path, "shards", "init", "europe-west2", "--cells", cells)
+
+
+def test_cli_add_cell_json_and_dry_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = table_file(project).read_text()
+    assert (
+        run_cli(project, "shards", "add-cell", "europe-west2", "eu-3", "--dry-run", "--json") == 0
+    )
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert set(doc) == {"moves", "moved", "minimum"}
+    assert doc["moved"] == doc["minimum"] == len(doc["moves"]) == 341
+    assert doc["moves"][0] == {"bucket": 341, "from": "eu-1", "to": "eu-3"}
+    assert "declare cell eu-3 under cells: in regions/europe-west2.yaml" in err
+    assert table_file(project).read_text() == before
+
+    assert run_cli(project, "shards", "add-cell", "europe-west2", "eu-3") == 0
+    out, _ = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == " 341  eu-1 -> eu-3"
+    assert lines[-2] == "moved 341 buckets (minimum 341)"
+    assert lines[-1] == "wrote regions/shards/europe-west2.yaml"
+    text = table_file(project).read_text()
+    assert text.splitlines()[0] == shards.SCHEMA_LINE
+    assert '  eu-3: ["341-511", "854-1023"]' in text
+    assert validate_region(project, "europe-west2", ["eu-1", "eu-2", "eu-3"], 1024, 0.75) == []
+
+
+def test_cli_drain_cell(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(project, "shards", "drain-cell", "europe-west2", "eu-1", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["moved"] == doc["minimum"] == 512
+    assert validate_region(project, "europe-west2", ["eu-2"], 1024, 1.0) == []
+    with pytest.raises(InputError, match="last cell"):
+        run_cli(project, "shards", "drain-cell", "europe-west2", "eu-2")
+
+
+def test_cli_rejects_a_broken_table(project: Path) -> None:
+    path = table_file(project)
+    path.write_text(path.read_text().replace('"512-1023"', '"520-1023"'))
+    with pytest.raises(InputError) as info:
+        run_cli(project, "shards", "add-cell", "europe-west2", "eu-3")
+    assert "buckets 512-519 are assigned to no cell" in str(info.value)
+    with pytest.raises(InputError, match="has no shard table"):
+        run_cli(project, "shards", "publish", "asia-southeast1")
+
+
+def test_cli_rejects_path_like_region(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(tmp_path, "shards", "publish", "../etc")
+
+
+def test_cli_publish(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = project / "out"
+    assert run_cli(project, "shards", "publish", "europe-west2", "--out", str(out_dir)) == 0
+    printed = Path(capsys.readouterr().out.strip())
+    name, content = publish_artifact("europe-west2", even_split(["eu-1", "eu-2"], 1024), 1024)
+    assert printed == out_dir / name
+    assert printed.read_bytes() == content
+
+
+def test_random_ids_spread_over_buckets() -> None:
+    rng = random.Random(7)
+    counts = Counter(bucket_for(f"{rng.getrandbits(128):032x}", 16) for _ in range(16_000))
+    assert len(counts) == 16 and min(counts.values()) > 850  # ~1000 each; a broken hash skews
