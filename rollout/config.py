@@ -360,6 +360,10 @@ class RegionSpec(Model):
 
 class Zone(Model):
     name: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    id: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="Cloudflare zone id; the zone exists already and is not managed here",
+    )
     account_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Cloudflare account id")
 
 
@@ -795,6 +799,8 @@ def load_project(root: Path | None = None) -> Project:
         if config.role == "regional":
             assert config.region is not None
             if config.region not in region_files:
+                if (regions_dir / f"{config.region}.yaml").exists():
+                    continue  # the region file itself is broken; its problems are reported
                 known = ", ".join(sorted(region_files)) or "none"
                 problems.append(
                     doc.problem(

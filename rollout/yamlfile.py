@@ -170,15 +170,15 @@ def _expanded_size(root: Node, limit: int) -> int:
 
 def parse_text(text: str, file: str) -> YamlDoc:
     """Parse YAML text into a mapping, raising InputError with one line per problem."""
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" ")
+    for lineno, text_line in enumerate(text.splitlines(), start=1):
+        stripped = text_line.lstrip(" ")
         if stripped.startswith("\t"):
             raise InputError.one(
                 file,
                 "(indentation)",
                 "found a tab in the indentation; YAML indents with spaces only",
                 lineno,
-                len(line) - len(stripped) + 1,
+                len(text_line) - len(stripped) + 1,
             )
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()

@@ -1,0 +1,231 @@
+"""`rollout`: validate the YAML, plan stacks offline, and the tools around them.
+
+Acts on the project that holds the current directory (the nearest Pulumi.yaml upward).
+Exit codes: 0 ok, 1 a check found problems (policy violations, l10n errors, data loss),
+2 invalid input (every problem printed on one line naming file, key, found and accepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rollout.config import Project, find_root, json_schemas, load_project
+from rollout.errors import EXIT_INVALID, InputError, Problem
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return load_project(args.root)
+
+
+def region_checks(project: Project, stacks: Sequence[str] | None = None) -> list[Problem]:
+    """Checks beyond the YAML shapes: shard tables, the l10n go-live gate, edge failover."""
+    from rollout import failover, shards
+    from rollout.l10n import gate
+
+    problems: list[Problem] = []
+    wanted = set(stacks) if stacks is not None else set(project.stacks)
+    for stack in project.stacks.values():
+        if stack.name not in wanted:
+            continue
+        if stack.region is not None:
+            spec = stack.region
+            problems += shards.validate_region(
+                project.root, spec.region, list(spec.cells), spec.shards.buckets, spec.shards.max_cell_share
+            )
+            problems += gate(project.root, f"regions/{spec.region}.yaml", spec.locales)
+        elif stack.role == "global":
+            problems += failover.failover_problems(project)
+    return problems
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = _project(args)
+    problems = region_checks(project)
+    if problems:
+        raise InputError(problems)
+    files = len(project.docs)
+    print(f"ok: {files} YAML files valid; stacks: {', '.join(project.stacks)}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from rollout import engine, render
+
+    project = _project(args)
+    if args.all:
+        names = list(project.stacks)
+    elif args.stack:
+        project.stack(args.stack)  # unknown stack -> one-line error
+        names = [args.stack]
+    else:
+        raise InputError.one("(command line)", "STACK", "name a stack or pass --all")
+    problems = region_checks(project, names)
+    if problems:
+        raise InputError(problems)
+    cache: dict[str, engine.Plan] = {}
+    plans = [engine.plan_stack(name, project, cache=cache) for name in names]
+    violations = 0
+    for plan in plans:
+        if not args.quiet:
+            print(render.full(plan))
+        violations += _print_violations(plan)
+        print()
+    if args.json:
+        engine.save(plans, Path(args.json))
+        print(f"wrote {args.json}")
+    return 1 if violations else 0
+
+
+def _print_violations(plan: object) -> int:
+    """Run every policy over the plan; print violations one per line. Returns mandatory count."""
+    try:
+        from policies import rules
+    except ModuleNotFoundError:  # policies/ not part of this checkout
+        return 0
+    found = rules.check_plan(plan)  # type: ignore[arg-type]
+    mandatory = [v for v in found if v.mandatory]
+    if found:
+        print(f"Policy violations ({len(found)}):")
+        for v in found:
+            print(f"    {v}")
+    else:
+        print("Policies: all rules pass")
+    return len(mandatory)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else args.root / "schema" / "json"
+    schemas = dict(json_schemas())
+    schemas.update(_extra_schemas())
+    stale = []
+    for name, schema in sorted(schemas.items()):
+        path = out / f"{name}.schema.json"
+        text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+    if stale:
+        for path in stale:
+            print(f"{path}: out of date; run `rollout schema`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _extra_schemas() -> dict[str, dict[str, object]]:
+    """Schemas of the files other modules own (shard tables, catalogs)."""
+    out: dict[str, dict[str, object]] = {}
+    from rollout import shards
+
+    out["shard-table"] = shards.ShardTableFile.model_json_schema()
+    from rollout.l10n import catalog
+
+    for name, model in catalog.SCHEMAS.items():
+        out[name] = model.model_json_schema()
+    return out
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from policies import rules
+    from rollout import engine
+
+    violations = []
+    for plan in engine.load(Path(args.plan)):
+        violations += rules.check_plan(plan)
+    for v in violations:
+        print(v)
+    mandatory = [v for v in violations if v.mandatory]
+    print(f"{len(violations)} violations ({len(mandatory)} mandatory)", file=sys.stderr)
+    return 1 if mandatory else 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from rollout import diff, engine
+
+    base = engine.load(Path(args.base))
+    head = engine.load(Path(args.head))
+    report = diff.diff_plans(base, head)
+    print(diff.markdown(report))
+    if report.data_loss and not args.allow_data_loss:
+        return 1
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from rollout import diagram, engine
+
+    project = _project(args)
+    plan = engine.plan_stack(args.stack, project)
+    print(diagram.mermaid(plan))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rollout", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("validate", help="check every YAML file; exit 0 or 2")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("plan", help="plan a stack offline and print it like pulumi preview")
+    s.add_argument("stack", nargs="?", help="stack name (eu, apac, global)")
+    s.add_argument("--all", action="store_true", help="plan every stack in stacks/")
+    s.add_argument("--json", metavar="FILE", help="also write the plan as JSON")
+    s.add_argument("--quiet", action="store_true", help="no tree; only violations")
+    s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("schema", help="export a JSON Schema per YAML shape to schema/json/")
+    s.add_argument("--out", metavar="DIR")
+    s.add_argument("--check", action="store_true", help="exit 1 if the exported files are stale")
+    s.set_defaults(func=cmd_schema)
+
+    s = sub.add_parser("check", help="run every policy over a saved plan; exit 1 on violations")
+    s.add_argument("plan", metavar="PLAN.json")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("diff", help="Markdown for a pull request: what HEAD changes against BASE")
+    s.add_argument("base", metavar="BASE.json")
+    s.add_argument("head", metavar="HEAD.json")
+    s.add_argument("--allow-data-loss", action="store_true")
+    s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser("diagram", help="a Mermaid diagram of a stack")
+    s.add_argument("stack")
+    s.set_defaults(func=cmd_diagram)
+
+    from rollout import shards
+    from rollout.l10n import cli as l10n_cli
+
+    shards.add_cli(sub)
+    l10n_cli.add_cli(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.root = find_root()
+        return int(args.func(args))
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
