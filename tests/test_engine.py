@@ -1,0 +1,159 @@
+"""The offline engine and the CLI around it: what is recorded, how config flows, the JSON shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from rollout import cli
+from rollout.engine import STACK_TYPE, Plan, load, run_program, save
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Box(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("test:index:Box", name, None, opts)
+        import pulumi_gcp as gcp
+
+        self.net = gcp.compute.Network("net", auto_create_subnetworks=False, opts=pulumi.ResourceOptions(parent=self))
+        self.sub = gcp.compute.Subnetwork(
+            "sub",
+            network=self.net.id,
+            ip_cidr_range="10.0.0.0/24",
+            region="europe-west2",
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        )
+        self.register_outputs({})
+
+
+def _box_program() -> None:
+    box = Box("box")
+    config = pulumi.Config("demobank")
+    pulumi.export("role", config.require("role"))
+    pulumi.export("overrides", config.require_object("overrides"))
+    pulumi.export("network", box.net.name)
+    ref = pulumi.StackReference("demobank/demobank/eu")
+    pulumi.export("ref_region", ref.get_output("region"))
+
+
+@pytest.fixture(scope="module")
+def box_plan() -> Plan:
+    return run_program(
+        _box_program,
+        stack="test",
+        config={"demobank:role": "regional", "demobank:overrides": '{"cluster": {"max_nodes_per_zone": 3}}'},
+        stack_outputs={"eu": {"region": "europe-west2"}},
+    )
+
+
+def test_components_and_children_are_recorded_with_their_parent(box_plan: Plan) -> None:
+    stack = box_plan.resources[0]
+    assert stack.type == STACK_TYPE
+    box = box_plan.one("test:index:Box", "box")
+    assert box.parent == stack.urn and not box.custom and box.is_component
+    net = box_plan.one("gcp:compute/network:Network", "net")
+    sub = box_plan.one("gcp:compute/subnetwork:Subnetwork", "sub")
+    assert net.parent == box.urn and sub.parent == box.urn
+    assert [r.name for r in box_plan.children(box.urn)] == ["net", "sub"]
+    assert box_plan.ancestors(sub) == [box, stack]
+
+
+def test_inputs_dependencies_and_flags_are_recorded(box_plan: Plan) -> None:
+    net = box_plan.one("gcp:compute/network:Network", "net")
+    sub = box_plan.one("gcp:compute/subnetwork:Subnetwork", "sub")
+    assert net.inputs["autoCreateSubnetworks"] is False
+    assert sub.inputs["ipCidrRange"] == "10.0.0.0/24"
+    assert sub.dependencies == [net.urn]
+    assert sub.protect and sub.retain_on_delete
+    assert not net.protect and not net.retain_on_delete
+
+
+def test_config_reaches_pulumi_config_as_the_cli_passes_it(box_plan: Plan) -> None:
+    assert box_plan.outputs["role"] == "regional"
+    assert box_plan.outputs["overrides"] == {"cluster": {"max_nodes_per_zone": 3}}
+    assert box_plan.outputs["network"] == "net"  # mocked outputs come back into the program
+
+
+def test_stack_reference_resolves_to_the_referenced_offline_outputs(box_plan: Plan) -> None:
+    assert box_plan.outputs["ref_region"] == "europe-west2"
+
+
+def test_program_runs_many_times_in_one_process(box_plan: Plan) -> None:
+    again = run_program(
+        _box_program,
+        stack="test",
+        config={"demobank:role": "regional", "demobank:overrides": "{}"},
+        stack_outputs={"eu": {"region": "europe-west2"}},
+    )
+    assert [r.urn for r in again.resources] == [r.urn for r in box_plan.resources]
+
+
+def test_plan_json_round_trip(box_plan: Plan, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save([box_plan], path)
+    [back] = load(path)
+    assert [r.urn for r in back.resources] == [r.urn for r in box_plan.resources]
+    assert back.outputs == box_plan.outputs
+
+
+def test_shipped_plans_build_every_stack(plans: dict[str, Plan]) -> None:
+    assert set(plans) == {"eu", "apac", "global"}
+    for name, plan in plans.items():
+        assert plan.stack == name
+        assert plan.resources[0].type == STACK_TYPE
+        assert len({r.urn for r in plan.resources}) == len(plan.resources), "URNs must be unique"
+        # every resource but the stack hangs under a component of ours
+        for r in plan.resources[1:]:
+            assert r.parent is not None, r.urn
+
+
+def _cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.chdir(ROOT)
+    return cli.main(args)
+
+
+def test_cli_plan_rejects_unknown_stack_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli(["plan", "emea"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "stacks/Pulumi.emea.yaml: (file): no stack named 'emea'; known stacks: apac, eu, global"
+    assert _cli(["plan"], monkeypatch) == 2
+    assert "name a stack or pass --all" in capsys.readouterr().err
+
+
+def test_cli_check_rejects_a_file_that_is_not_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nope": 1}')
+    assert _cli(["check", str(bad)], monkeypatch) == 2
+    assert "expected {\"stack\", \"resources\": [...]}" in capsys.readouterr().err
+
+
+def test_cli_plan_json_shape_and_clean_exit(tmp_path: Path) -> None:
+    """A real process: the JSON shape, and nothing on stderr (no asyncio noise at exit)."""
+    out = tmp_path / "apac.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rollout.cli", "plan", "apac", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "+   pulumi:pulumi:Stack" in proc.stdout and "Resources by type:" in proc.stdout
+    data: dict[str, Any] = json.loads(out.read_text())
+    assert data["stack"] == "apac"
+    assert set(data) >= {"stack", "resources", "outputs"}
+    keys = {"urn", "type", "name", "parent", "inputs", "dependencies", "protect"}
+    assert all(keys <= set(r) for r in data["resources"])
+    assert data["outputs"]["region"] == "asia-southeast1"
