@@ -1,0 +1,1 @@
+"""Policy as code: the rules (``policies.rules``) and their CrossGuard wrapping."""

@@ -1,0 +1,817 @@
+"""Every policy, as pure functions over a resource's type and its properties (engine camelCase).
+
+Two engines run the same rules:
+
+* the offline engine: ``check_plan(plan)`` judges a ``rollout.engine.Plan`` (``rollout plan``,
+  ``rollout check PLAN.json``, the tests);
+* Pulumi CrossGuard: ``policies/crossguard.py`` wraps each rule in a ResourceValidationPolicy or
+  StackValidationPolicy for ``pulumi preview --policy-pack policies``.
+
+A *resource rule* is ``check(type_, props, ctx) -> list[str]`` (one message per problem) and
+only sees the types it declares. A *stack rule* is ``check(nodes, ctx) -> list[(urn, message)]``
+over every resource of the stack (components included, for ancestry).
+
+Residency: a regional stack's expected region is ``Ctx.region``. ``check_plan`` takes it from
+the plan's ``region`` output (every regional stack exports it) unless the caller passes a ctx;
+the CrossGuard pack reads the stack's own ``demobank:region`` config. A stack without a region
+(the global stack) is still held to the continent rule: a resource labelled with a European
+region may not sit in an Asian location and the reverse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from rollout import names
+
+if TYPE_CHECKING:
+    from rollout.engine import Plan
+
+# --------------------------------------------------------------------------------------------
+# Types (checked against pulumi-gcp 10.x and pulumi-cloudflare 6.x)
+# --------------------------------------------------------------------------------------------
+
+GKE_CLUSTER = "gcp:container/cluster:Cluster"
+GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
+SPANNER_INSTANCE = "gcp:spanner/instance:Instance"
+SPANNER_DATABASE = "gcp:spanner/database:Database"
+SPANNER_BACKUP_SCHEDULE = "gcp:spanner/backupSchedule:BackupSchedule"
+KAFKA_CLUSTER = "gcp:managedkafka/cluster:Cluster"
+KAFKA_TOPIC = "gcp:managedkafka/topic:Topic"
+BUCKET = "gcp:storage/bucket:Bucket"
+KMS_KEY_RING = "gcp:kms/keyRing:KeyRing"
+KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+FIREWALL = "gcp:compute/firewall:Firewall"
+SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
+ADDRESS = "gcp:compute/address:Address"
+GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+NETWORK = "gcp:compute/network:Network"
+ROUTER = "gcp:compute/router:Router"
+ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
+SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
+
+CF_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+CF_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec"
+CF_RULESET = "cloudflare:index/ruleset:Ruleset"
+CF_POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
+CF_LB = "cloudflare:index/loadBalancer:LoadBalancer"
+CF_MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+
+CELL = "demobank:cell:Cell"
+
+# Data the bank cannot rebuild: protect=True and the provider's own deletion guard.
+STATEFUL = frozenset({SPANNER_INSTANCE, SPANNER_DATABASE, KAFKA_CLUSTER, BUCKET})
+
+# Types whose SDK args take labels (GKE: resourceLabels). Checked against pulumi-gcp 10.2.
+LABELABLE: dict[str, str] = {
+    GKE_CLUSTER: "resourceLabels",
+    SPANNER_INSTANCE: "labels",
+    KAFKA_CLUSTER: "labels",
+    BUCKET: "labels",
+    KMS_CRYPTO_KEY: "labels",
+    ADDRESS: "labels",
+    GLOBAL_ADDRESS: "labels",
+    "gcp:secretmanager/secret:Secret": "labels",
+    "gcp:pubsub/topic:Topic": "labels",
+    "gcp:compute/securityPolicy:SecurityPolicy": "labels",
+    "gcp:dns/managedZone:ManagedZone": "labels",
+}
+REQUIRED_LABELS = ("hub", "region", "owner", "cost-center")
+
+# type -> (rollout.names kind, property holding the cloud name)
+NAME_KINDS: dict[str, tuple[str, str]] = {
+    NETWORK: ("compute", "name"),
+    SUBNETWORK: ("compute", "name"),
+    ROUTER: ("compute", "name"),
+    ROUTER_NAT: ("compute", "name"),
+    FIREWALL: ("compute", "name"),
+    ADDRESS: ("compute", "name"),
+    GLOBAL_ADDRESS: ("compute", "name"),
+    GKE_CLUSTER: ("gke_cluster", "name"),
+    GKE_NODE_POOL: ("gke_node_pool", "name"),
+    SERVICE_ACCOUNT: ("service_account", "accountId"),
+    SPANNER_INSTANCE: ("spanner_instance", "name"),
+    SPANNER_DATABASE: ("spanner_database", "name"),
+    KAFKA_CLUSTER: ("kafka_cluster", "clusterId"),
+    KAFKA_TOPIC: ("kafka_topic", "topicId"),
+    KMS_KEY_RING: ("kms", "name"),
+    KMS_CRYPTO_KEY: ("kms", "name"),
+    BUCKET: ("bucket", "name"),
+    SPANNER_BACKUP_SCHEDULE: ("spanner_backup_schedule", "name"),
+}
+# Extra names some types carry: (type, kind, property).
+EXTRA_NAMES = [(SPANNER_INSTANCE, "spanner_display_name", "displayName")]
+
+# Google's load-balancer / health-check sources: the only public sources ever allowed in.
+HEALTH_CHECK_RANGES = frozenset({"35.191.0.0/16", "130.211.0.0/22"})
+INGRESS_TAG = "demobank-ingress"
+HSTS_MIN_AGE = 180 * 86_400
+MANAGED_WAF_PHASE = "http_request_firewall_managed"
+
+# Value a CrossGuard preview gives a property it cannot know yet (see crossguard._plain).
+UNKNOWN = "<unknown>"
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a rule may know beyond the properties: the stack, and the resource's options."""
+
+    stack: str = ""
+    region: str | None = None
+    """The regional stack's region (its data residency); None for the global stack."""
+    protect: bool = False
+    """The resource's ``protect`` option."""
+    in_cell: bool = False
+    """The resource sits under a ``demobank:cell:Cell`` component."""
+    cell: str | None = None
+    """That cell's name, when the engine knows it (the offline plan does, CrossGuard does not)."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One resource of a stack, engine-neutral, for stack rules."""
+
+    urn: str
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    protect: bool = False
+
+
+ResourceCheck = Callable[[str, Mapping[str, Any], Ctx], list[str]]
+StackCheck = Callable[[Sequence[Node], Ctx], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    mandatory: bool
+    types: frozenset[str]
+    check: ResourceCheck
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    description: str
+    mandatory: bool
+    check: StackCheck
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    urn: str
+    message: str
+    mandatory: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.urn}: {self.message}"
+
+
+RULES: list[Rule] = []
+STACK_RULES: list[StackRule] = []
+
+
+def rule(
+    name: str, description: str, types: Iterable[str], *, mandatory: bool = True
+) -> Callable[[ResourceCheck], ResourceCheck]:
+    def register(fn: ResourceCheck) -> ResourceCheck:
+        RULES.append(Rule(name, description, mandatory, frozenset(types), fn))
+        return fn
+
+    return register
+
+
+def stack_rule(
+    name: str, description: str, *, mandatory: bool = True
+) -> Callable[[StackCheck], StackCheck]:
+    def register(fn: StackCheck) -> StackCheck:
+        STACK_RULES.append(StackRule(name, description, mandatory, fn))
+        return fn
+
+    return register
+
+
+def _get(props: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
+    """``props['a']['b']`` for ``'a.b'``; default when any step is missing or not a mapping."""
+    value: Any = props
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return default
+        value = value[key]
+    return default if value is None else value
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
+# --------------------------------------------------------------------------------------------
+# GKE (terraform-google-modules safer-cluster)
+# --------------------------------------------------------------------------------------------
+
+
+@rule("gke-private-nodes", "GKE nodes have no public IPs", [GKE_CLUSTER])
+def gke_private_nodes(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if _get(props, "privateClusterConfig.enablePrivateNodes") is not True:
+        return ["privateClusterConfig.enablePrivateNodes must be true (nodes without public IPs)"]
+    return []
+
+
+@rule("gke-workload-identity", "GKE workloads use Workload Identity", [GKE_CLUSTER])
+def gke_workload_identity(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    pool = _get(props, "workloadIdentityConfig.workloadPool")
+    if not pool:
+        return ["workloadIdentityConfig.workloadPool must be set (<project>.svc.id.goog)"]
+    if pool != UNKNOWN and not str(pool).endswith(".svc.id.goog"):
+        return [f"workloadIdentityConfig.workloadPool {pool!r} is not <project>.svc.id.goog"]
+    return []
+
+
+def _secure_boot(node_config: Any, where: str) -> list[str]:
+    if _get(node_config, "shieldedInstanceConfig.enableSecureBoot") is not True:
+        return [f"{where}.shieldedInstanceConfig.enableSecureBoot must be true"]
+    return []
+
+
+@rule(
+    "gke-shielded-nodes",
+    "GKE uses shielded nodes with secure boot",
+    [GKE_CLUSTER, GKE_NODE_POOL],
+)
+def gke_shielded_nodes(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if type_ == GKE_NODE_POOL:
+        return _secure_boot(props.get("nodeConfig"), "nodeConfig")
+    out = []
+    if props.get("enableShieldedNodes") is not True:
+        out.append("enableShieldedNodes must be true")
+    if props.get("nodeConfig"):  # the default pool, when the cluster declares one
+        out += _secure_boot(props["nodeConfig"], "nodeConfig")
+    return out
+
+
+@rule(
+    "gke-authorized-networks",
+    "the GKE control plane is reachable only from listed private networks, never 0.0.0.0/0",
+    [GKE_CLUSTER],
+)
+def gke_authorized_networks(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    config = props.get("masterAuthorizedNetworksConfig")
+    if not config:
+        return ["masterAuthorizedNetworksConfig must list the networks allowed in"]
+    out = []
+    for block in _list(_get(config, "cidrBlocks")):
+        cidr = str(_get(block, "cidrBlock", ""))
+        if _is_everywhere(cidr):
+            out.append(f"masterAuthorizedNetworksConfig allows {cidr} (the whole internet)")
+    if _get(config, "gcpPublicCidrsAccessEnabled") is True:
+        out.append("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled must not be true")
+    return out
+
+
+def _service_account(node_config: Any, where: str) -> list[str]:
+    account = str(_get(node_config, "serviceAccount", ""))
+    if not account:
+        return [f"{where}.serviceAccount must be set (not the Compute Engine default)"]
+    if account == "default" or account.endswith("-compute@developer.gserviceaccount.com"):
+        return [f"{where}.serviceAccount {account!r} is the Compute Engine default account"]
+    return []
+
+
+@rule(
+    "gke-no-default-service-account",
+    "GKE nodes run as a dedicated service account, not the Compute Engine default",
+    [GKE_CLUSTER, GKE_NODE_POOL],
+)
+def gke_no_default_service_account(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if type_ == GKE_NODE_POOL:
+        return _service_account(props.get("nodeConfig"), "nodeConfig")
+    if props.get("nodeConfig"):
+        return _service_account(props["nodeConfig"], "nodeConfig")
+    if props.get("removeDefaultNodePool") is not True:
+        return [
+            "the default node pool runs as the Compute Engine default account; "
+            "set removeDefaultNodePool or nodeConfig.serviceAccount"
+        ]
+    return []
+
+
+@rule("gke-deletion-protection", "GKE clusters carry deletion protection", [GKE_CLUSTER])
+def gke_deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if props.get("deletionProtection") is not True:
+        return ["deletionProtection must be true"]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# Data loss
+# --------------------------------------------------------------------------------------------
+
+
+@rule(
+    "stateful-protect",
+    "stateful resources (Spanner, Kafka clusters, buckets) carry the protect option",
+    STATEFUL,
+)
+def stateful_protect(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not ctx.protect:
+        return ["stateful resource without protect=True (pulumi would delete it on removal)"]
+    return []
+
+
+@rule(
+    "spanner-deletion-protection",
+    "Spanner databases carry deletion and drop protection; instances are never force-destroyed",
+    [SPANNER_INSTANCE, SPANNER_DATABASE],
+)
+def spanner_deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if type_ == SPANNER_INSTANCE:
+        if props.get("forceDestroy") is True:
+            return ["forceDestroy must not be true (it deletes the instance's backups)"]
+        return []
+    out = []
+    if props.get("deletionProtection") is not True:
+        out.append("deletionProtection must be true")
+    if props.get("enableDropProtection") is not True:
+        out.append("enableDropProtection must be true (guards against DROP in the API too)")
+    return out
+
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration_seconds(text: str) -> int | None:
+    """Spanner's duration syntax (``7d``, ``24h``, ``1440m``, ``86400s``); None if not one."""
+    match = _DURATION.match(str(text).strip())
+    return int(match.group(1)) * _UNIT[match.group(2)] if match else None
+
+
+@rule(
+    "spanner-pitr",
+    "Spanner databases keep at least one day of point-in-time recovery",
+    [SPANNER_DATABASE],
+)
+def spanner_pitr(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    period = props.get("versionRetentionPeriod")
+    if not period:
+        return ["versionRetentionPeriod must be set to at least 1d (the default is 1h)"]
+    seconds = duration_seconds(period)
+    if seconds is None:
+        return [] if period == UNKNOWN else [f"versionRetentionPeriod {period!r} is not a duration"]
+    if seconds < 86_400:
+        return [f"versionRetentionPeriod {period} is under 1d"]
+    return []
+
+
+@rule(
+    "bucket-deletion-protection",
+    "buckets are never force-destroyed and keep object versions",
+    [BUCKET],
+)
+def bucket_deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    out = []
+    if props.get("forceDestroy") is True:
+        out.append("forceDestroy must not be true (it deletes every object with the bucket)")
+    if _get(props, "versioning.enabled") is not True:
+        out.append("versioning.enabled must be true")
+    return out
+
+
+def _short(name: Any) -> str:
+    """The last path segment: ``projects/p/instances/i/databases/d`` -> ``d``."""
+    return str(name or "").rsplit("/", 1)[-1]
+
+
+@stack_rule("spanner-backup-schedule", "every Spanner database has a backup schedule")
+def spanner_backup_schedule(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    schedules = [n for n in nodes if n.type == SPANNER_BACKUP_SCHEDULE]
+    out = []
+    for db in (n for n in nodes if n.type == SPANNER_DATABASE):
+        db_name = _short(db.props.get("name") or db.name)
+        db_instance = _short(db.props.get("instance"))
+        covered = any(
+            db.urn in s.dependencies
+            or (
+                _short(s.props.get("database")) == db_name
+                and _short(s.props.get("instance")) == db_instance
+            )
+            for s in schedules
+        )
+        if not covered:
+            out.append((db.urn, f"database {db_name!r} has no {SPANNER_BACKUP_SCHEDULE}"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Residency
+# --------------------------------------------------------------------------------------------
+
+# type -> the property that places it
+LOCATION_PROPS: dict[str, str] = {
+    SPANNER_INSTANCE: "config",
+    KAFKA_CLUSTER: "location",
+    KAFKA_TOPIC: "location",
+    SUBNETWORK: "region",
+    ADDRESS: "region",
+    ROUTER: "region",
+    ROUTER_NAT: "region",
+    GKE_CLUSTER: "location",
+    GKE_NODE_POOL: "location",
+    KMS_KEY_RING: "location",
+    BUCKET: "location",
+}
+
+
+def _expected(type_: str, region: str) -> str:
+    return f"regional-{region}" if type_ == SPANNER_INSTANCE else region
+
+
+def continent(location: str) -> str | None:
+    """``eu`` / ``apac`` / ``us`` for a GCP location or Spanner config; None if unclear."""
+    loc = str(location).lower().removeprefix("regional-")
+    if loc.startswith(("europe-", "eur")) or loc in ("eu",):
+        return "eu"
+    if loc.startswith(("asia-", "australia-", "asia")) or loc in ("apac",):
+        return "apac"
+    if loc.startswith(("us-", "northamerica-", "southamerica-", "nam")) or loc == "us":
+        return "us"
+    return None
+
+
+@rule(
+    "data-residency",
+    "a regional stack's stateful and network resources sit in the stack's region",
+    LOCATION_PROPS,
+)
+def data_residency(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not ctx.region:
+        return []
+    key = LOCATION_PROPS[type_]
+    value = props.get(key)
+    if value is None or value == UNKNOWN:
+        if type_ in (SPANNER_INSTANCE, KAFKA_CLUSTER, KMS_KEY_RING, BUCKET, GKE_CLUSTER):
+            return [f"{key} must be set to {_expected(type_, ctx.region)!r} (region residency)"]
+        return []  # subnets etc. default to the provider's region
+    want = _expected(type_, ctx.region).lower()
+    got = str(value).lower()
+    zonal = type_ != SPANNER_INSTANCE and got.startswith(f"{want}-")  # a zone of the region
+    if got != want and not zonal:
+        residency = _expected(type_, ctx.region)
+        return [f"{key} is {value!r}; the {ctx.stack or 'stack'} residency is {residency!r}"]
+    return []
+
+
+@rule(
+    "residency-continent",
+    "no European data in an Asian location and the reverse",
+    LOCATION_PROPS,
+)
+def residency_continent(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    labels = props.get(LABELABLE.get(type_, "labels")) or {}
+    declared = ctx.region or (labels.get("region") if isinstance(labels, Mapping) else None)
+    value = props.get(LOCATION_PROPS[type_])
+    if not declared or not value or value == UNKNOWN:
+        return []
+    want, got = continent(str(declared)), continent(str(value))
+    if want and got and want != got:
+        return [f"{LOCATION_PROPS[type_]} {value!r} is in {got}; this data belongs in {want}"]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# Cells
+# --------------------------------------------------------------------------------------------
+
+
+def cell_of(urn: str, by_urn: Mapping[str, Node]) -> str | None:
+    """The urn of the nearest ``demobank:cell:Cell`` at or above ``urn``."""
+    seen = set()
+    node = by_urn.get(urn)
+    while node is not None and node.urn not in seen:
+        if node.type == CELL:
+            return node.urn
+        seen.add(node.urn)
+        node = by_urn.get(node.parent) if node.parent else None
+    return None
+
+
+@stack_rule("cell-isolation", "no resource of one cell depends on a resource of another cell")
+def cell_isolation(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    by_urn = {n.urn: n for n in nodes}
+    out = []
+    for node in nodes:
+        mine = cell_of(node.urn, by_urn)
+        if mine is None:
+            continue
+        for dep in node.dependencies:
+            theirs = cell_of(dep, by_urn)
+            if theirs is not None and theirs != mine:
+                out.append(
+                    (
+                        node.urn,
+                        f"cell {by_urn[mine].name!r} depends on {dep} "
+                        f"of cell {by_urn[theirs].name!r}",
+                    )
+                )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------------
+
+
+def _is_everywhere(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _is_public(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).is_global
+    except ValueError:
+        return False
+
+
+@rule(
+    "firewall-no-open-ingress",
+    "nothing is allowed in from the internet but Google's health checks to ingress nodes",
+    [FIREWALL],
+)
+def firewall_no_open_ingress(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if str(props.get("direction") or "INGRESS").upper() != "INGRESS" or not props.get("allows"):
+        return []  # denies, and egress rules, open nothing
+    if props.get("disabled") is True:
+        return []
+    sources = [str(s) for s in _list(props.get("sourceRanges"))]
+    if not sources and not props.get("sourceTags") and not props.get("sourceServiceAccounts"):
+        return ["an allow rule without sources admits 0.0.0.0/0; list sourceRanges"]
+    out = []
+    for cidr in sources:
+        if cidr in HEALTH_CHECK_RANGES:
+            if INGRESS_TAG not in _list(props.get("targetTags")):
+                out.append(f"health-check range {cidr} must target only {INGRESS_TAG!r} nodes")
+        elif _is_everywhere(cidr):
+            out.append(f"allows traffic from {cidr} (the whole internet)")
+        elif _is_public(cidr):
+            out.append(f"allows traffic from public range {cidr}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Edge (Cloudflare)
+# --------------------------------------------------------------------------------------------
+
+
+def _setting(props: Mapping[str, Any], setting: str) -> bool:
+    return props.get("settingId") == setting
+
+
+@rule("cloudflare-min-tls", "the zone refuses TLS below 1.2", [CF_ZONE_SETTING])
+def cloudflare_min_tls(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if _setting(props, "min_tls_version") and str(props.get("value")) not in ("1.2", "1.3"):
+        return [f"min_tls_version is {props.get('value')!r}; use '1.2' or '1.3'"]
+    return []
+
+
+@rule("cloudflare-ssl-strict", "Cloudflare validates origin certificates", [CF_ZONE_SETTING])
+def cloudflare_ssl_strict(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if _setting(props, "ssl") and props.get("value") != "strict":
+        return [f"ssl is {props.get('value')!r}; use 'strict' (Full strict)"]
+    return []
+
+
+def _either(obj: Any, camel: str, snake: str) -> Any:
+    """ZoneSetting.value is free-form: accept the API's snake_case or camelCase keys."""
+    if not isinstance(obj, Mapping):
+        return None
+    return obj.get(camel, obj.get(snake))
+
+
+@rule(
+    "cloudflare-hsts",
+    "HSTS is on with a max-age of at least 180 days",
+    [CF_ZONE_SETTING],
+)
+def cloudflare_hsts(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not _setting(props, "security_header"):
+        return []
+    hsts = _either(props.get("value"), "strictTransportSecurity", "strict_transport_security")
+    if _either(hsts, "enabled", "enabled") is not True:
+        return ["security_header.strict_transport_security.enabled must be true"]
+    age = _either(hsts, "maxAge", "max_age")
+    if not isinstance(age, (int, float)) or age < HSTS_MIN_AGE:
+        return [f"HSTS max_age {age!r} is under 180 days ({HSTS_MIN_AGE} s)"]
+    return []
+
+
+@rule("cloudflare-dnssec", "DNSSEC is active on the zone", [CF_DNSSEC])
+def cloudflare_dnssec(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if props.get("status") != "active":
+        return [f"status is {props.get('status')!r}; set 'active'"]
+    return []
+
+
+def _executes_managed(props: Mapping[str, Any]) -> bool:
+    return any(
+        _get(r, "action") == "execute"
+        and _get(r, "actionParameters.id")
+        and _get(r, "enabled", True) is not False
+        for r in _list(props.get("rules"))
+    )
+
+
+@rule(
+    "cloudflare-waf-managed",
+    "the zone's managed WAF phase executes managed rulesets",
+    [CF_RULESET],
+)
+def cloudflare_waf_managed(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if props.get("phase") == MANAGED_WAF_PHASE and not _executes_managed(props):
+        return [f"a {MANAGED_WAF_PHASE} ruleset must execute at least one managed ruleset"]
+    return []
+
+
+@rule("cloudflare-pool-monitor", "every load-balancer pool has a health monitor", [CF_POOL])
+def cloudflare_pool_monitor(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not props.get("monitor") and not props.get("monitorGroup"):
+        return ["pool has no monitor; unhealthy origins would keep receiving traffic"]
+    return []
+
+
+@rule("cloudflare-lb-fallback", "every load balancer names a fallback pool", [CF_LB])
+def cloudflare_lb_fallback(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not props.get("fallbackPool"):
+        return ["load balancer has no fallbackPool"]
+    return []
+
+
+@rule(
+    "cloudflare-monitor-secure",
+    "health monitors validate origin certificates",
+    [CF_MONITOR],
+)
+def cloudflare_monitor_secure(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if props.get("allowInsecure") is True:
+        return ["allowInsecure must not be true"]
+    return []
+
+
+# Settings, and resources, a hardened zone must declare (not just get right when present).
+REQUIRED_ZONE_SETTINGS = ("min_tls_version", "ssl", "security_header")
+
+
+@stack_rule(
+    "cloudflare-zone-hardening",
+    "a stack with Cloudflare resources declares min TLS, strict SSL, HSTS, DNSSEC and the WAF",
+)
+def cloudflare_zone_hardening(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    cloudflare = [n for n in nodes if n.type.startswith("cloudflare:")]
+    if not cloudflare:
+        return []
+    anchor = next((n.urn for n in nodes if n.type == "pulumi:pulumi:Stack"), cloudflare[0].urn)
+    declared = {n.props.get("settingId") for n in nodes if n.type == CF_ZONE_SETTING}
+    out = [
+        (anchor, f"no {CF_ZONE_SETTING} for {s!r}")
+        for s in REQUIRED_ZONE_SETTINGS
+        if s not in declared
+    ]
+    if not any(n.type == CF_DNSSEC for n in nodes):
+        out.append((anchor, f"no {CF_DNSSEC}"))
+    if not any(n.type == CF_RULESET and n.props.get("phase") == MANAGED_WAF_PHASE for n in nodes):
+        out.append((anchor, f"no {CF_RULESET} in phase {MANAGED_WAF_PHASE}"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Hygiene
+# --------------------------------------------------------------------------------------------
+
+
+@rule(
+    "required-labels",
+    "labelable resources carry hub, region, owner, cost-center (and cell, inside a cell)",
+    LABELABLE,
+    mandatory=False,  # cost attribution and paging, not security: advisory
+)
+def required_labels(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    key = LABELABLE[type_]
+    labels = props.get(key) or {}
+    if not isinstance(labels, Mapping):
+        return []  # unknown during preview
+    wanted = list(REQUIRED_LABELS) + (["cell"] if ctx.in_cell else [])
+    missing = [k for k in wanted if not labels.get(k)]
+    out = [f"{key} lacks {', '.join(missing)}"] if missing else []
+    if ctx.cell and labels.get("cell") and labels["cell"] != ctx.cell:
+        out.append(f"{key}.cell is {labels['cell']!r}; the resource is in cell {ctx.cell!r}")
+    if ctx.region and labels.get("region") and labels["region"] != ctx.region:
+        out.append(f"{key}.region is {labels['region']!r}; the stack's region is {ctx.region!r}")
+    for k, v in labels.items():
+        if "label_key" in names.LIMITS and (problem := names.check("label_key", str(k))):
+            out.append(f"{key}: {problem}")
+        if v != UNKNOWN and (problem := names.check("label_value", str(v))):
+            out.append(f"{key}.{k}: {problem}")
+    return out
+
+
+@rule("resource-names", "cloud names are within their service's limits", NAME_KINDS)
+def resource_names(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    checks = [NAME_KINDS[type_]] + [(k, p) for t, k, p in EXTRA_NAMES if t == type_]
+    out = []
+    for kind, key in checks:
+        value = props.get(key)
+        if not isinstance(value, str) or value == UNKNOWN or kind not in names.LIMITS:
+            continue  # autonamed by the engine, or a kind rollout.names does not know
+        problem = names.check(kind, _short(value) if kind != "kafka_topic" else value)
+        if problem:
+            out.append(f"{key}: {problem}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Running the rules over an offline plan
+# --------------------------------------------------------------------------------------------
+
+
+def check_resource(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[tuple[Rule, str]]:
+    """Every resource rule's messages for one resource."""
+    return [(r, msg) for r in RULES if type_ in r.types for msg in r.check(type_, props, ctx)]
+
+
+def nodes_of(plan: Plan) -> list[Node]:
+    return [
+        Node(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            props=r.inputs,
+            parent=r.parent,
+            dependencies=tuple(r.dependencies),
+            protect=r.protect,
+        )
+        for r in plan.resources
+    ]
+
+
+def plan_ctx(plan: Plan) -> Ctx:
+    """The stack's context: its name and, for a regional stack, its exported region."""
+    region = plan.outputs.get("region")
+    return Ctx(stack=plan.stack, region=region if isinstance(region, str) and region else None)
+
+
+def check_plan(plan: Plan, ctx: Ctx | None = None) -> list[Violation]:
+    """Every resource rule on every cloud resource, then every stack rule."""
+    base = ctx or plan_ctx(plan)
+    nodes = nodes_of(plan)
+    by_urn = {n.urn: n for n in nodes}
+    found: list[Violation] = []
+    for res in plan.resources:
+        if not res.custom:
+            continue
+        cell = cell_of(res.urn, by_urn)
+        rctx = replace(
+            base,
+            protect=res.protect,
+            in_cell=cell is not None,
+            cell=by_urn[cell].name if cell else None,
+        )
+        for r, msg in check_resource(res.type, res.inputs, rctx):
+            found.append(Violation(r.name, res.urn, msg, r.mandatory))
+    for sr in STACK_RULES:
+        for urn, msg in sr.check(nodes, base):
+            found.append(Violation(sr.name, urn, msg, sr.mandatory))
+    return found
+
+
+def all_rules() -> list[Rule | StackRule]:
+    return [*RULES, *STACK_RULES]
+
+
+__all__ = [
+    "RULES",
+    "STACK_RULES",
+    "Ctx",
+    "Node",
+    "Rule",
+    "StackRule",
+    "Violation",
+    "all_rules",
+    "check_plan",
+    "check_resource",
+]

@@ -1,0 +1,220 @@
+"""What a pull request changes: two sets of offline plans compared, as Markdown for a comment.
+
+Resources are matched by URN, so a renamed or re-parented resource shows as a delete and a
+create (which is what ``pulumi up`` would do without an alias). An update lists the top-level
+input keys that change; it is a *replacement* when one of them is known to force one
+(``REPLACE_KEYS``). ``DiffReport.data_loss`` holds every stateful or protected resource that is
+deleted or replaced: the CLI refuses those unless told ``--allow-data-loss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rollout.engine import STACK_TYPE, Plan, Resource
+
+MARKER = "<!-- rollout-diff -->"
+FOLD_OVER = 25
+
+# Input keys whose change makes the provider delete and re-create the resource (pulumi-gcp 10,
+# pulumi-cloudflare 6: the "ForceNew" arguments that matter here). Any GCP resource also
+# replaces on ``name`` and ``project``.
+REPLACE_KEYS: dict[str, frozenset[str]] = {
+    "gcp:spanner/instance:Instance": frozenset({"config"}),
+    "gcp:spanner/database:Database": frozenset({"instance", "databaseDialect"}),
+    "gcp:spanner/backupSchedule:BackupSchedule": frozenset({"database", "instance"}),
+    "gcp:container/cluster:Cluster": frozenset({"location", "network", "subnetwork"}),
+    "gcp:container/nodePool:NodePool": frozenset({"cluster", "location"}),
+    "gcp:storage/bucket:Bucket": frozenset({"location"}),
+    "gcp:managedkafka/cluster:Cluster": frozenset({"clusterId", "location"}),
+    "gcp:managedkafka/topic:Topic": frozenset({"topicId", "cluster", "location"}),
+    "gcp:kms/keyRing:KeyRing": frozenset({"location"}),
+    "gcp:kms/cryptoKey:CryptoKey": frozenset({"keyRing", "purpose"}),
+    "gcp:compute/network:Network": frozenset({"autoCreateSubnetworks"}),
+    "gcp:compute/subnetwork:Subnetwork": frozenset({"network", "region"}),
+    "gcp:compute/address:Address": frozenset({"region", "address", "addressType"}),
+    "gcp:serviceaccount/account:Account": frozenset({"accountId"}),
+    "cloudflare:index/zoneSetting:ZoneSetting": frozenset({"zoneId", "settingId"}),
+    "cloudflare:index/loadBalancerPool:LoadBalancerPool": frozenset({"accountId"}),
+    "cloudflare:index/loadBalancer:LoadBalancer": frozenset({"zoneId"}),
+}
+GCP_REPLACE_KEYS = frozenset({"name", "project"})
+
+# Data that cannot be rebuilt from code: deleting or replacing one loses it.
+STATEFUL_TYPES = frozenset(
+    {
+        "gcp:spanner/instance:Instance",
+        "gcp:spanner/database:Database",
+        "gcp:managedkafka/cluster:Cluster",
+        "gcp:managedkafka/topic:Topic",
+        "gcp:storage/bucket:Bucket",
+        "gcp:kms/keyRing:KeyRing",
+        "gcp:kms/cryptoKey:CryptoKey",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    stack: str
+    action: str  # create | update | replace | delete
+    urn: str
+    type: str
+    name: str
+    keys: tuple[str, ...] = ()
+    """Changed top-level inputs (updates and replacements); ``[protect]`` for the option."""
+    replace_keys: tuple[str, ...] = ()
+    protected: bool = False
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    created: list[Change] = field(default_factory=list)
+    updated: list[Change] = field(default_factory=list)
+    replaced: list[Change] = field(default_factory=list)
+    deleted: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.created or self.updated or self.replaced or self.deleted)
+
+
+@dataclass
+class DiffReport:
+    stacks: list[StackDiff]
+    data_loss: list[Change]
+
+
+def replace_keys(type_: str) -> frozenset[str]:
+    extra = GCP_REPLACE_KEYS if type_.startswith("gcp:") else frozenset()
+    return REPLACE_KEYS.get(type_, frozenset()) | extra
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def _resources(plan: Plan | None) -> dict[str, Resource]:
+    if plan is None:
+        return {}
+    return {r.urn: r for r in plan.resources if r.type != STACK_TYPE}
+
+
+def diff_stack(stack: str, base: Plan | None, head: Plan | None) -> StackDiff:
+    old, new = _resources(base), _resources(head)
+    out = StackDiff(stack)
+    for urn, r in new.items():
+        if urn not in old:
+            out.created.append(Change(stack, "create", urn, r.type, r.name, protected=r.protect))
+    for urn, r in old.items():
+        if urn not in new:
+            out.deleted.append(Change(stack, "delete", urn, r.type, r.name, protected=r.protect))
+            continue
+        h = new[urn]
+        keys = changed_keys(r.inputs, h.inputs)
+        if r.protect != h.protect:
+            keys.append("[protect]")
+        if not keys:
+            continue
+        forcing = tuple(k for k in keys if k in replace_keys(r.type)) if r.custom else ()
+        action = "replace" if forcing else "update"
+        change = Change(
+            stack, action, urn, r.type, r.name, tuple(keys), forcing, protected=r.protect
+        )
+        (out.replaced if forcing else out.updated).append(change)
+    return out
+
+
+def diff_plans(base: Iterable[Plan], head: Iterable[Plan]) -> DiffReport:
+    """Per stack (matched by name), what HEAD creates, updates, replaces and deletes."""
+    old = {p.stack: p for p in base}
+    new = {p.stack: p for p in head}
+    order = list(old) + [s for s in new if s not in old]
+    stacks = [diff_stack(s, old.get(s), new.get(s)) for s in order]
+    loss = [
+        c
+        for s in stacks
+        for c in (*s.replaced, *s.deleted)
+        if c.type in STATEFUL_TYPES or c.protected
+    ]
+    return DiffReport(stacks, loss)
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Safe inside a Markdown table cell, as code."""
+    return "`" + str(text).replace("|", "\\|").replace("`", "'") + "`"
+
+
+def _table(changes: list[Change], with_keys: bool = False) -> list[str]:
+    if with_keys:
+        lines = ["| type | name | changed inputs |", "| --- | --- | --- |"]
+        for c in changes:
+            keys = ", ".join(f"**{k}**" if k in c.replace_keys else k for k in c.keys)
+            lines.append(f"| {_cell(c.type)} | {_cell(c.name)} | {keys} |")
+    else:
+        lines = ["| type | name |", "| --- | --- |"]
+        lines += [f"| {_cell(c.type)} | {_cell(c.name)} |" for c in changes]
+    return lines
+
+
+def _summary(s: StackDiff) -> str:
+    return (
+        f"**{len(s.created)} to create, {len(s.updated)} to update, "
+        f"{len(s.replaced)} to replace, {len(s.deleted)} to delete**"
+    )
+
+
+def markdown(report: DiffReport) -> str:
+    """The pull-request comment: data loss first and loud, then one section per stack."""
+    lines = [MARKER]
+    if report.data_loss:
+        lines += [
+            "## ⛔ Data loss",
+            "",
+            "**This PR deletes or replaces stateful resources.** Their data (databases, topics, "
+            "buckets, keys) would be destroyed. Re-run with `--allow-data-loss` only after the "
+            "data has been migrated or backed up and an owner of each stack has approved.",
+            "",
+            "| stack | action | type | name | why |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for c in report.data_loss:
+            why = f"changes {', '.join(c.replace_keys)}" if c.replace_keys else "removed"
+            if c.protected:
+                why += " (protected)"
+            lines.append(
+                f"| {_cell(c.stack)} | **{c.action}** | {_cell(c.type)} | {_cell(c.name)} | {why} |"
+            )
+        lines.append("")
+    lines += ["## Rollout plan diff", ""]
+    for s in report.stacks:
+        lines += [f"### Stack `{s.stack}`", "", _summary(s), ""]
+        if s.empty:
+            lines += ["No changes.", ""]
+            continue
+        for title, changes, keyed in (
+            ("Create", s.created, False),
+            ("Replace (changed inputs in bold force it)", s.replaced, True),
+            ("Update", s.updated, True),
+            ("Delete", s.deleted, False),
+        ):
+            if not changes:
+                continue
+            rows = _table(sorted(changes, key=lambda c: (c.type, c.name)), keyed)
+            if len(changes) > FOLD_OVER:  # long lists fold, so the comment stays readable
+                summary = f"<summary>{title}: {len(changes)}</summary>"
+                lines += ["<details>", summary, "", *rows, "", "</details>", ""]
+            else:
+                lines += [f"#### {title}", "", *rows, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+__all__ = ["MARKER", "Change", "DiffReport", "StackDiff", "diff_plans", "markdown"]
