@@ -15,4 +15,3 @@ except InputError as exc:
     # Bad YAML: one line per problem, no traceback, nothing half-built.
     print(exc, file=sys.stderr)
     sys.exit(2)
-

@@ -1,4 +1,4 @@
-"""The region's shared network: custom-mode VPC, substrate subnet, Cloud Router + NAT, baseline firewall."""
+"""The region's shared network: custom-mode VPC, substrate subnet, Router + NAT, firewall."""
 
 from __future__ import annotations
 

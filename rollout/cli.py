@@ -34,7 +34,11 @@ def region_checks(project: Project, stacks: Sequence[str] | None = None) -> list
         if stack.region is not None:
             spec = stack.region
             problems += shards.validate_region(
-                project.root, spec.region, list(spec.cells), spec.shards.buckets, spec.shards.max_cell_share
+                project.root,
+                spec.region,
+                list(spec.cells),
+                spec.shards.buckets,
+                spec.shards.max_cell_share,
             )
             problems += gate(project.root, f"regions/{spec.region}.yaml", spec.locales)
         elif stack.role == "global":

@@ -6,7 +6,8 @@ Schema by ``rollout schema``):
 - ``regions/defaults.yaml``      -> :class:`DefaultsFile`
 - ``regions/<gcp-region>.yaml``  -> :class:`RegionFile`
 - ``regions/global.yaml``        -> :class:`GlobalFile`
-- ``stacks/Pulumi.<stack>.yaml`` -> :class:`StackFile` (its ``demobank:*`` keys: :class:`StackConfig`)
+- ``stacks/Pulumi.<stack>.yaml`` -> :class:`StackFile`
+  (its ``demobank:*`` keys: :class:`StackConfig`)
 
 Merge order for a region: defaults < region file < the stack's ``demobank:overrides``,
 done once, here (:func:`merge`). Every problem is reported as a one-line
@@ -58,7 +59,8 @@ GCP_REGIONS = frozenset(
     }
 )  # fmt: skip
 
-# Cloudflare load-balancing regions (developers.cloudflare.com/load-balancing/reference/region-mapping-api).
+# Cloudflare load-balancing regions
+# (developers.cloudflare.com/load-balancing/reference/region-mapping-api).
 CLOUDFLARE_REGIONS = (
     "WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS",
 )  # fmt: skip
@@ -229,7 +231,9 @@ class Topic(Model):
 
 class ShardSettings(Model):
     buckets: int = Field(ge=1, le=65536, description="fixed at go-live; never change it")
-    max_cell_share: float = Field(gt=0, le=1, description="largest share of buckets one cell may hold")
+    max_cell_share: float = Field(
+        gt=0, le=1, description="largest share of buckets one cell may hold"
+    )
 
 
 TopicName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$", max_length=40)]
@@ -530,7 +534,9 @@ def find_root(start: Path | None = None) -> Path:
         if (folder / "Pulumi.yaml").is_file():
             return folder
     raise InputError.one(
-        str(here), "(project)", "no Pulumi.yaml here or in any parent folder; run inside the project"
+        str(here),
+        "(project)",
+        "no Pulumi.yaml here or in any parent folder; run inside the project",
     )
 
 
@@ -612,7 +618,9 @@ def _deep_merge(
     merged: dict[str, Any] = {}
     origin: dict[KeyPath, tuple[YamlDoc, KeyPath]] = {}
 
-    def put(target: dict[str, Any], src: Mapping[str, Any], doc: YamlDoc, at: KeyPath, path: KeyPath) -> None:
+    def put(
+        target: dict[str, Any], src: Mapping[str, Any], doc: YamlDoc, at: KeyPath, path: KeyPath
+    ) -> None:
         for key, value in src.items():
             if value is None:
                 continue
@@ -673,9 +681,7 @@ def merge(
     try:
         return RegionSpec.model_validate(merged)
     except ValidationError as exc:
-        raise InputError(
-            pydantic_problems(exc, RegionSpec, _locator(origin, region_doc))
-        ) from None
+        raise InputError(pydantic_problems(exc, RegionSpec, _locator(origin, region_doc))) from None
 
 
 def _stack_config(doc: YamlDoc) -> StackConfig:
@@ -921,9 +927,7 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
             cnet = ipaddress.ip_network(cell_spec.cidr)
             if not 14 <= cnet.prefixlen <= 20:
                 problems.append(
-                    doc.problem(
-                        path, f"{cnet} is a /{cnet.prefixlen}; a cell takes a /14 to /20"
-                    )
+                    doc.problem(path, f"{cnet} is a /{cnet.prefixlen}; a cell takes a /14 to /20")
                 )
                 continue
             if not cnet.subnet_of(net):  # type: ignore[arg-type]
@@ -950,6 +954,7 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
     for s in project.stacks.values():
         if s.role == "global":
             pools |= set(s.config.regionalStacks or {})
+            regional = ", ".join(sorted(x.name for x in project.regional_stacks()))
             for pool, ref in (s.config.regionalStacks or {}).items():
                 target = ref.rsplit("/", 1)[-1]
                 if target not in project.stacks or project.stacks[target].role != "regional":
@@ -958,13 +963,13 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
                             s.file,
                             f"config.{CONFIG_NS}regionalStacks.{pool}",
                             f"found {ref!r}: no regional stack {target!r} in stacks/ "
-                            f"(regional stacks: {', '.join(sorted(x.name for x in project.regional_stacks()))})",
+                            f"(regional stacks: {regional})",
                         )
                     )
     gdoc = project.docs.get("regions/global.yaml")
     if gdoc is not None:
         steering = g.edge.steering
-        for region, names in steering.region_pools.items():
+        for region in steering.region_pools:
             if region not in CLOUDFLARE_REGIONS:
                 close = difflib.get_close_matches(region, CLOUDFLARE_REGIONS, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -978,7 +983,10 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
         refs: list[tuple[KeyPath, str]] = [
             (("edge", "steering", "fallback_pool"), steering.fallback_pool)
         ]
-        refs += [(("edge", "steering", "default_pools", i), p) for i, p in enumerate(steering.default_pools)]
+        refs += [
+            (("edge", "steering", "default_pools", i), p)
+            for i, p in enumerate(steering.default_pools)
+        ]
         for section in ("region_pools", "country_pools"):
             for key, names in getattr(steering, section).items():
                 refs += [(("edge", "steering", section, key, i), p) for i, p in enumerate(names)]

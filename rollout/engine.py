@@ -130,7 +130,9 @@ class Plan:
             )
             for r in data["resources"]
         ]
-        return cls(data["stack"], data.get("project", PROJECT_NAME), resources, data.get("outputs") or {})
+        return cls(
+            data["stack"], data.get("project", PROJECT_NAME), resources, data.get("outputs") or {}
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +153,9 @@ class PlanMocks(pulumi.runtime.Mocks):
         self.project_id = project_id
         self.stack_outputs = stack_outputs
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         typ = args.typ
         name = state.get("name") or args.name
@@ -166,14 +170,18 @@ class PlanMocks(pulumi.runtime.Mocks):
         if typ in ("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress"):
             state.setdefault("address", _fake_ip(f"{self.project_id}/{name}"))
         elif typ == "gcp:serviceaccount/account:Account":
-            state["email"] = f"{state.get('accountId', name)}@{self.project_id}.iam.gserviceaccount.com"
+            state["email"] = (
+                f"{state.get('accountId', name)}@{self.project_id}.iam.gserviceaccount.com"
+            )
             state["member"] = f"serviceAccount:{state['email']}"
         elif typ == "gcp:container/cluster:Cluster":
             state["endpoint"] = _fake_ip(f"gke/{name}")
         elif typ == "gcp:kms/cryptoKey:CryptoKey":
             state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
         elif typ == "gcp:kms/keyRing:KeyRing":
-            state["id"] = f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"
+            state["id"] = (
+                f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"
+            )
         state.setdefault("name", name)
         state.setdefault("project", self.project_id)
         state.setdefault("selfLink", f"https://mock.googleapis.com/{self.project_id}/{args.name}")
@@ -273,7 +281,12 @@ def run_program(
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(
-            mocks, project=project, stack=stack, preview=True, monitor=monitor, logger=_QuietLogger()
+            mocks,
+            project=project,
+            stack=stack,
+            preview=True,
+            monitor=monitor,
+            logger=_QuietLogger(),
         )
         root = settings.get_root_resource()
         outputs: dict[str, Any] = {}
@@ -362,7 +375,8 @@ def load(path: Path) -> list[Plan]:
         raise InputError.one(
             str(path),
             "(root)",
-            'expected {"stack", "resources": [...]} or {"stacks": [...]} as written by rollout plan --json',
+            'expected {"stack", "resources": [...]} or {"stacks": [...]} '
+            "as written by rollout plan --json",
         )
     return [Plan.from_json(i) for i in items]
 

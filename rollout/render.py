@@ -33,7 +33,10 @@ def counts(plan: Plan) -> str:
     lines += [f"    {t:<{width}}  {n:>4}" for t, n in data.items()]
     total = sum(n for t, n in data.items())
     custom = sum(1 for r in plan.resources if r.custom)
-    lines.append(f"    {'total':<{width}}  {total:>4}  ({custom} cloud resources, {total - custom} components)")
+    lines.append(
+        f"    {'total':<{width}}  {total:>4}  "
+        f"({custom} cloud resources, {total - custom} components)"
+    )
     return "\n".join(lines)
 
 

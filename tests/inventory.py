@@ -63,7 +63,7 @@ def subset_mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:
 def inventory_mismatches(plan: Plan, golden: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     counts = plan.counts()
-    for type_, n in sorted({**golden.get("counts", {}), **counts}.items()):
+    for type_ in sorted({**golden.get("counts", {}), **counts}):
         want = golden.get("counts", {}).get(type_, 0)
         have = counts.get(type_, 0)
         if want != have:
@@ -74,8 +74,14 @@ def inventory_mismatches(plan: Plan, golden: dict[str, Any]) -> list[str]:
         if not matches:
             problems.append(f"values.{key}: no such resource in the plan")
         for r in matches:
-            actual = {"inputs": r.inputs, "protect": r.protect, "retainOnDelete": r.retain_on_delete}
-            problems += [f"values.{key} ({r.urn}): {m}" for m in subset_mismatches(expected, actual)]
+            actual = {
+                "inputs": r.inputs,
+                "protect": r.protect,
+                "retainOnDelete": r.retain_on_delete,
+            }
+            problems += [
+                f"values.{key} ({r.urn}): {m}" for m in subset_mismatches(expected, actual)
+            ]
     if "outputs" in golden:
         problems += [f"outputs: {m}" for m in subset_mismatches(golden["outputs"], plan.outputs)]
     return problems
@@ -88,7 +94,8 @@ def assert_inventory(plan: Plan) -> None:
     if problems:
         shown = "\n  ".join(problems[:40])
         raise AssertionError(
-            f"plan of {plan.stack} differs from {path.name}:\n  {shown}\n{regenerate_hint(plan.stack)}"
+            f"plan of {plan.stack} differs from {path.name}:\n  {shown}\n"
+            + regenerate_hint(plan.stack)
         )
 
 
@@ -106,7 +113,10 @@ def regenerate(plan: Plan) -> None:
         actual = {"inputs": r.inputs, "protect": r.protect, "retainOnDelete": r.retain_on_delete}
         values[key] = _refresh(expected, actual)
     data = {"counts": plan.counts(), "values": values, "outputs": plan.outputs}
-    header = f"# Golden inventory of the {plan.stack} stack. Regenerate: .venv/bin/python -m tests.inventory {plan.stack}\n"
+    header = (
+        f"# Golden inventory of the {plan.stack} stack. "
+        f"Regenerate: .venv/bin/python -m tests.inventory {plan.stack}\n"
+    )
     path.write_text(header + yaml.safe_dump(data, sort_keys=True, width=100))
 
 

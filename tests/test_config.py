@@ -148,7 +148,10 @@ def test_unknown_key_suggests_the_close_match(proj: Path) -> None:
     edit(proj / "regions/europe-west2.yaml", "    cidr: 10.16.128.0/17", "    cdir: 10.16.128.0/17")
     errs = errors_of(proj)
     assert any(
-        e.startswith("regions/europe-west2.yaml:16:5: cells.eu-2.cdir: unknown key 'cdir'; did you mean 'cidr'?")
+        e.startswith(
+            "regions/europe-west2.yaml:16:5: cells.eu-2.cdir: "
+            "unknown key 'cdir'; did you mean 'cidr'?"
+        )
         for e in errs
     ), errs
 
@@ -163,13 +166,18 @@ def test_wrong_type_names_file_key_found_and_accepted(proj: Path) -> None:
 def test_stack_override_error_points_into_the_stack_file(proj: Path) -> None:
     edit(proj / "stacks/Pulumi.eu.yaml", "max_nodes_per_zone: 6", "max_nodes_per_zone: 0")
     [err] = errors_of(proj)
-    assert err.startswith("stacks/Pulumi.eu.yaml:10:7: config.demobank:overrides.cluster.max_nodes_per_zone")
+    assert err.startswith(
+        "stacks/Pulumi.eu.yaml:10:7: config.demobank:overrides.cluster.max_nodes_per_zone"
+    )
 
 
 def test_kafka_memory_per_vcpu_is_checked(proj: Path) -> None:
     edit(proj / "regions/defaults.yaml", "memory_gib: 12", "memory_gib: 40")
     errs = errors_of(proj)
-    assert any("Managed Kafka needs 1-8 GiB per vCPU" in e and e.startswith("regions/defaults.yaml") for e in errs)
+    assert any(
+        "Managed Kafka needs 1-8 GiB per vCPU" in e and e.startswith("regions/defaults.yaml")
+        for e in errs
+    )
 
 
 def test_overlapping_cells_are_named(proj: Path) -> None:
@@ -202,15 +210,29 @@ def test_cell_names_are_unique_across_regions(proj: Path) -> None:
 def test_region_name_must_be_real(proj: Path) -> None:
     (proj / "regions/europe-west2.yaml").rename(proj / "regions/europe-wets2.yaml")
     edit(proj / "regions/europe-wets2.yaml", "region: europe-west2", "region: europe-wets2")
-    edit(proj / "stacks/Pulumi.eu.yaml", "demobank:region: europe-west2", "demobank:region: europe-wets2")
+    edit(
+        proj / "stacks/Pulumi.eu.yaml",
+        "demobank:region: europe-west2",
+        "demobank:region: europe-wets2",
+    )
     errs = errors_of(proj)
-    assert any("region: found 'europe-wets2': not a GCP region; did you mean 'europe-west2'?" in e for e in errs)
+    assert any(
+        "region: found 'europe-wets2': not a GCP region; did you mean 'europe-west2'?" in e
+        for e in errs
+    )
 
 
 def test_stack_must_name_an_existing_region_file(proj: Path) -> None:
-    edit(proj / "stacks/Pulumi.apac.yaml", "demobank:region: asia-southeast1", "demobank:region: asia-east9")
+    edit(
+        proj / "stacks/Pulumi.apac.yaml",
+        "demobank:region: asia-southeast1",
+        "demobank:region: asia-east9",
+    )
     [err] = errors_of(proj)
-    assert err.startswith("stacks/Pulumi.apac.yaml:7:3: config.demobank:region: found 'asia-east9': no file regions/asia-east9.yaml")
+    assert err.startswith(
+        "stacks/Pulumi.apac.yaml:7:3: config.demobank:region: "
+        "found 'asia-east9': no file regions/asia-east9.yaml"
+    )
 
 
 def test_plain_text_token_in_stack_file_is_refused(proj: Path) -> None:
@@ -223,7 +245,10 @@ def test_plain_text_token_in_stack_file_is_refused(proj: Path) -> None:
 def test_authorized_network_never_the_internet(proj: Path) -> None:
     edit(proj / "regions/defaults.yaml", "corp-vpn: 10.200.0.0/16", "corp-vpn: 0.0.0.0/0")
     [err] = errors_of(proj)
-    assert "cluster.authorized_networks.corp-vpn: found '0.0.0.0/0': 0.0.0.0/0 is never accepted" in err
+    assert (
+        "cluster.authorized_networks.corp-vpn: found '0.0.0.0/0': 0.0.0.0/0 is never accepted"
+        in err
+    )
 
 
 # ---- the CLI on bad input --------------------------------------------------------------------
@@ -235,7 +260,11 @@ def test_validate_exit_codes_and_no_traceback(
     monkeypatch.chdir(proj)
     assert cli.main(["validate"]) == 0
     assert capsys.readouterr().out.startswith("ok:")
-    edit(proj / "regions/defaults.yaml", "owner: platform-engineering", "owner: platform-engineering\n  ownr: x")
+    edit(
+        proj / "regions/defaults.yaml",
+        "owner: platform-engineering",
+        "owner: platform-engineering\n  ownr: x",
+    )
     assert cli.main(["validate"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err

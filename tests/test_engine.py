@@ -22,7 +22,9 @@ class Box(pulumi.ComponentResource):
         super().__init__("test:index:Box", name, None, opts)
         import pulumi_gcp as gcp
 
-        self.net = gcp.compute.Network("net", auto_create_subnetworks=False, opts=pulumi.ResourceOptions(parent=self))
+        self.net = gcp.compute.Network(
+            "net", auto_create_subnetworks=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.sub = gcp.compute.Subnetwork(
             "sub",
             network=self.net.id,
@@ -48,7 +50,10 @@ def box_plan() -> Plan:
     return run_program(
         _box_program,
         stack="test",
-        config={"demobank:role": "regional", "demobank:overrides": '{"cluster": {"max_nodes_per_zone": 3}}'},
+        config={
+            "demobank:role": "regional",
+            "demobank:overrides": '{"cluster": {"max_nodes_per_zone": 3}}',
+        },
         stack_outputs={"eu": {"region": "europe-west2"}},
     )
 
@@ -124,7 +129,10 @@ def test_cli_plan_rejects_unknown_stack_in_one_line(
 ) -> None:
     assert _cli(["plan", "emea"], monkeypatch) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "stacks/Pulumi.emea.yaml: (file): no stack named 'emea'; known stacks: apac, eu, global"
+    assert (
+        err
+        == "stacks/Pulumi.emea.yaml: (file): no stack named 'emea'; known stacks: apac, eu, global"
+    )
     assert _cli(["plan"], monkeypatch) == 2
     assert "name a stack or pass --all" in capsys.readouterr().err
 
@@ -135,7 +143,7 @@ def test_cli_check_rejects_a_file_that_is_not_a_plan(
     bad = tmp_path / "bad.json"
     bad.write_text('{"nope": 1}')
     assert _cli(["check", str(bad)], monkeypatch) == 2
-    assert "expected {\"stack\", \"resources\": [...]}" in capsys.readouterr().err
+    assert 'expected {"stack", "resources": [...]}' in capsys.readouterr().err
 
 
 def test_cli_plan_json_shape_and_clean_exit(tmp_path: Path) -> None:
