@@ -43,11 +43,33 @@ def build(project: Project | None = None) -> None:
         for key, value in region.stack_outputs().items():
             pulumi.export(key, value)
     elif role == "global":
-        from components.global_stack import GlobalStack, GlobalStackArgs
+        from components.edge import Edge, EdgeArgs
+        from components.global_database import GlobalDatabase, GlobalDatabaseArgs
+        from rollout.shards import read_ddl
 
-        refs = config.require_object("regionalStacks")
-        glob = GlobalStack("global", GlobalStackArgs(project=project, regional_stacks=refs))
-        for key, value in glob.stack_outputs().items():
-            pulumi.export(key, value)
+        g = project.global_
+        # pool name -> "org/project/stack"; each regional stack's cells become that pool's origins.
+        refs: dict[str, str] = config.require_object("regionalStacks")
+        cells = {pool: pulumi.StackReference(ref).get_output("cells") for pool, ref in refs.items()}
+        edge = Edge("edge", EdgeArgs(settings=g, regional_cells=cells))
+        labels = {
+            "owner": g.labels.owner,
+            "cost-center": g.labels.cost_center,
+            "hub": "global",
+            "region": "global",
+        }
+        directory = GlobalDatabase(
+            "directory",
+            GlobalDatabaseArgs(
+                settings=g.directory,
+                ddl=read_ddl(project.root / "schema" / "directory.sql"),
+                labels=labels,
+            ),
+        )
+        pulumi.export("load_balancer_hostname", edge.hostname)
+        pulumi.export("pools", {pool: p.id for pool, p in edge.pools.items()})
+        pulumi.export("zone_id", edge.zone_id)
+        pulumi.export("directory_instance", directory.instance.name)
+        pulumi.export("directory_database", directory.database.name)
     else:
         raise ValueError(f"demobank:role must be regional or global, found {role!r}")

@@ -1,0 +1,346 @@
+"""The Cloudflare edge: geo-steered load balancer over the regional pools, hardened zone, WAF.
+
+Pools: one per regional stack (its cells' ingress addresses as origins) plus ``home`` (the
+existing region). Steering, failover order, monitor and rate limit come from
+``regions/global.yaml``; hardening is constant here. The zone already exists: only its id is
+configured, so nothing here can delete it. The Cloudflare token is never in code or YAML: the
+default provider reads ``cloudflare:apiToken`` (secret config) or ``CLOUDFLARE_API_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+from rollout.config import CLOUDFLARE_REGIONS, GlobalFile
+
+HOME_POOL = "home"
+
+# Cloudflare's own rulesets (developers.cloudflare.com/waf/managed-rules/reference): the
+# Cloudflare Managed Ruleset and the OWASP Core Ruleset, executed on every request to the zone.
+MANAGED_RULESETS = {
+    "cloudflare-managed": "efb7b8c949ac4650a09736fc376e9aee",
+    "owasp-core": "4814384a9e5d4991b9815dcfc25d2f1f",
+}
+
+# Zone hardening (setting id -> value). TLS below 1.2 is broken for a bank; strict SSL makes
+# Cloudflare verify the origin certificate; plain HTTP is always redirected and mixed content
+# rewritten. Not knobs: no market needs weaker transport security.
+ZONE_SETTINGS: dict[str, Any] = {
+    "min_tls_version": "1.2",
+    "tls_1_3": "on",
+    "ssl": "strict",
+    "always_use_https": "on",
+    "automatic_https_rewrites": "on",
+}
+
+# The monitor checks origins over TLS and verifies their certificate; a redirect is a failure,
+# not something to follow (a healthy origin answers the health path itself).
+MONITOR_TYPE = "https"
+MONITOR_PORT = 443
+MONITOR_ALLOW_INSECURE = False
+MONITOR_FOLLOW_REDIRECTS = False
+
+# Every pool must keep at least one healthy origin, or it is marked down and traffic moves on
+# to the next pool in the region's failover order.
+MINIMUM_ORIGINS = 1
+
+# Signed-in sessions stick to the origin that served them (cookie affinity); if that origin
+# dies the cookie is re-issued for a healthy one ("sticky"), so the session moves once, cleanly.
+# The cookie is Secure (HTTPS only) and SameSite=Lax (not sent on cross-site POSTs).
+SESSION_AFFINITY = "cookie"
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = "Always"
+SESSION_FAILOVER = "sticky"
+
+# Static assets are content-hashed by the web build, so a day at the edge is safe; shipped
+# translations must be visible within minutes, so bundles live for five.
+STATIC_EDGE_TTL = 86_400
+L10N_EDGE_TTL = 300
+
+# Sign-in rate limit: count per client IP per Cloudflare data centre over a minute, then block
+# that client for ten minutes (slows credential stuffing without locking out a whole colo).
+RATE_LIMIT_PERIOD = 60
+RATE_LIMIT_CHARACTERISTICS = ["ip.src", "cf.colo.id"]
+RATE_LIMIT_MITIGATION_TIMEOUT = 600
+
+# Proxied records must use TTL 1 ("automatic"); Cloudflare rejects anything else at deploy.
+PROXIED_TTL = 1
+UNPROXIED_TTL = 300
+
+
+@dataclass
+class EdgeArgs:
+    settings: GlobalFile
+    """regions/global.yaml."""
+    regional_cells: Mapping[str, pulumi.Input[Any]]
+    """pool name -> that regional stack's ``cells`` output ({cell: {"ingress_address": ...}})."""
+
+
+class Edge(pulumi.ComponentResource):
+    """Cloudflare load balancer with geo steering and failover, on a hardened zone."""
+
+    monitor: cloudflare.LoadBalancerMonitor
+    """The HTTPS health monitor every pool uses."""
+    pools: dict[str, cloudflare.LoadBalancerPool]
+    """pool name (a regional stack's key, or home) -> pool."""
+    load_balancer: cloudflare.LoadBalancer
+    """The proxied, geo-steered load balancer on <edge.hostname>.<zone.name>."""
+    hostname: str
+    """The load-balanced hostname."""
+    zone_id: str
+    """The (existing) zone this edge configures."""
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("demobank:edge:Edge", name, None, opts)
+        g = args.settings
+        edge = g.edge
+        zone_id = g.zone.id
+        account_id = g.zone.account_id
+        child = pulumi.ResourceOptions(parent=self)
+        self.zone_id = zone_id
+        self.hostname = f"{edge.hostname}.{g.zone.name}"
+
+        self.monitor = cloudflare.LoadBalancerMonitor(
+            "monitor",
+            account_id=account_id,
+            description=f"demobank {self.hostname} health",
+            type=MONITOR_TYPE,
+            method="GET",
+            port=MONITOR_PORT,
+            path=edge.monitor.path,
+            # Origins are addressed by IP; the Host header selects the bank's virtual host and
+            # the certificate name that allow_insecure=False verifies.
+            header={"Host": [self.hostname]},
+            expected_codes=edge.monitor.expected_codes,
+            interval=edge.monitor.interval,
+            timeout=edge.monitor.timeout,
+            retries=edge.monitor.retries,
+            allow_insecure=MONITOR_ALLOW_INSECURE,
+            follow_redirects=MONITOR_FOLLOW_REDIRECTS,
+            opts=child,
+        )
+
+        origin_sources: dict[str, pulumi.Input[Sequence[Any]]] = {
+            pool: pulumi.Output.from_input(cells).apply(cell_origins)
+            for pool, cells in sorted(args.regional_cells.items())
+        }
+        origin_sources[HOME_POOL] = [
+            cloudflare.LoadBalancerPoolOriginArgs(
+                name=HOME_POOL, address=g.home_origin.address, enabled=True, weight=1
+            )
+        ]
+        self.pools = {}
+        for pool, origins in origin_sources.items():
+            self.pools[pool] = cloudflare.LoadBalancerPool(
+                pool,
+                account_id=account_id,
+                name=f"demobank-{pool}",
+                description=f"demobank {pool} origins",
+                origins=origins,
+                monitor=self.monitor.id,
+                minimum_origins=MINIMUM_ORIGINS,
+                enabled=True,
+                check_regions=check_regions(g, pool),
+                opts=child,
+            )
+
+        steering = edge.steering
+        ids = {pool: p.id for pool, p in self.pools.items()}
+        self.load_balancer = cloudflare.LoadBalancer(
+            "load-balancer",
+            zone_id=zone_id,
+            name=self.hostname,
+            description="demobank geo steering: regions to their pools, failover in list order",
+            enabled=True,
+            proxied=True,
+            steering_policy="geo",
+            region_pools={r: [ids[p] for p in ps] for r, ps in steering.region_pools.items()},
+            country_pools={c: [ids[p] for p in ps] for c, ps in steering.country_pools.items()},
+            default_pools=[ids[p] for p in steering.default_pools],
+            fallback_pool=ids[steering.fallback_pool],
+            # When a pool's origins fail mid-request, retry on the next pool in failover order.
+            adaptive_routing=cloudflare.LoadBalancerAdaptiveRoutingArgs(failover_across_pools=True),
+            session_affinity=SESSION_AFFINITY,
+            session_affinity_ttl=steering.session_affinity_ttl,
+            session_affinity_attributes=cloudflare.LoadBalancerSessionAffinityAttributesArgs(
+                samesite=SESSION_COOKIE_SAMESITE,
+                secure=SESSION_COOKIE_SECURE,
+                zero_downtime_failover=SESSION_FAILOVER,
+            ),
+            opts=child,
+        )
+
+        for setting_id, value in ZONE_SETTINGS.items():
+            cloudflare.ZoneSetting(
+                setting_id.replace("_", "-"),
+                zone_id=zone_id,
+                setting_id=setting_id,
+                value=value,
+                opts=child,
+            )
+        # HSTS with preload: browsers never try plain HTTP again. The nested keys must be
+        # snake_case or every refresh shows a diff (pulumi/pulumi-cloudflare#1579).
+        cloudflare.ZoneSetting(
+            "security-header",
+            zone_id=zone_id,
+            setting_id="security_header",
+            value={
+                "strict_transport_security": {
+                    "enabled": True,
+                    "max_age": edge.hsts_max_age,
+                    "include_subdomains": True,
+                    "preload": True,
+                    "nosniff": True,
+                }
+            },
+            opts=child,
+        )
+        # Signed DNS: nobody can spoof the bank's records to a resolver that validates.
+        cloudflare.ZoneDnssec("dnssec", zone_id=zone_id, status="active", opts=child)
+
+        cloudflare.Ruleset(
+            "waf-managed",
+            zone_id=zone_id,
+            kind="zone",
+            phase="http_request_firewall_managed",
+            name="demobank managed WAF",
+            description="Cloudflare Managed Ruleset and OWASP Core Ruleset on every request",
+            rules=[
+                cloudflare.RulesetRuleArgs(
+                    ref=key,
+                    description=f"execute {key}",
+                    expression="true",
+                    action="execute",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(id=ruleset_id),
+                    enabled=True,
+                )
+                for key, ruleset_id in MANAGED_RULESETS.items()
+            ],
+            opts=child,
+        )
+
+        cloudflare.Ruleset(
+            "cache-rules",
+            zone_id=zone_id,
+            kind="zone",
+            phase="http_request_cache_settings",
+            name="demobank cache rules",
+            description="cache static assets and translation bundles; never cache the banking API",
+            rules=[
+                cache_rule("static", edge.static_paths, STATIC_EDGE_TTL),
+                cache_rule("l10n", [g.localization.path], L10N_EDGE_TTL),
+                # Last, so it wins over any broader rule above: account data is never cached.
+                cloudflare.RulesetRuleArgs(
+                    ref="api-bypass",
+                    description="banking API: never cached",
+                    expression=path_prefix_expression(edge.api_paths),
+                    action="set_cache_settings",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(cache=False),
+                    enabled=True,
+                ),
+            ],
+            opts=child,
+        )
+
+        cloudflare.Ruleset(
+            "sign-in-rate-limit",
+            zone_id=zone_id,
+            kind="zone",
+            phase="http_ratelimit",
+            name="demobank sign-in rate limit",
+            description="block clients that hammer the sign-in endpoints",
+            rules=[
+                cloudflare.RulesetRuleArgs(
+                    ref="sign-in",
+                    description=f"more than {edge.sign_in_rate_limit} sign-in requests a minute",
+                    expression=path_set_expression(edge.sign_in_paths),
+                    action="block",
+                    ratelimit=cloudflare.RulesetRuleRatelimitArgs(
+                        characteristics=RATE_LIMIT_CHARACTERISTICS,
+                        period=RATE_LIMIT_PERIOD,
+                        requests_per_period=edge.sign_in_rate_limit,
+                        mitigation_timeout=RATE_LIMIT_MITIGATION_TIMEOUT,
+                    ),
+                    enabled=True,
+                )
+            ],
+            opts=child,
+        )
+
+        for record, spec in edge.dns.items():
+            cloudflare.DnsRecord(
+                f"dns-{record}",
+                zone_id=zone_id,
+                name=f"{record}.{g.zone.name}",
+                type=spec.type,
+                content=spec.content,
+                proxied=spec.proxied,
+                ttl=PROXIED_TTL if spec.proxied else UNPROXIED_TTL,
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "load_balancer_hostname": self.hostname,
+                "pools": ids,
+                "zone_id": zone_id,
+            }
+        )
+
+
+def cell_origins(cells: Mapping[str, Mapping[str, Any]] | None) -> list[Any]:
+    """A regional stack's ``cells`` output as pool origins, one per cell, in name order."""
+    return [
+        cloudflare.LoadBalancerPoolOriginArgs(
+            name=cell, address=info["ingress_address"], enabled=True, weight=1
+        )
+        for cell, info in sorted((cells or {}).items())
+    ]
+
+
+def check_regions(settings: GlobalFile, pool: str) -> list[str]:
+    """Where a pool is health-checked from: the Cloudflare regions it serves first.
+
+    That is where its users connect from, so the monitor sees what they see. A pool that is
+    nobody's first choice is checked from every region that lists it.
+    """
+    s = settings.edge.steering
+    routes = [s.region_pools.get(r, s.default_pools) for r in CLOUDFLARE_REGIONS]
+    first = [r for r, pools in zip(CLOUDFLARE_REGIONS, routes, strict=True) if pools[0] == pool]
+    if first:
+        return first
+    listed = [r for r, pools in zip(CLOUDFLARE_REGIONS, routes, strict=True) if pool in pools]
+    return listed or list(CLOUDFLARE_REGIONS)
+
+
+def path_prefix_expression(paths: Sequence[str]) -> str:
+    """Cloudflare Rules language: the request path starts with any of ``paths``."""
+    return " or ".join(f"starts_with(http.request.uri.path, {json.dumps(p)})" for p in paths)
+
+
+def path_set_expression(paths: Sequence[str]) -> str:
+    """Cloudflare Rules language: the request path is exactly one of ``paths``."""
+    return "http.request.uri.path in {" + " ".join(json.dumps(p) for p in paths) + "}"
+
+
+def cache_rule(ref: str, paths: Sequence[str], edge_ttl: int) -> cloudflare.RulesetRuleArgs:
+    """Cache responses under ``paths`` at the edge for ``edge_ttl`` seconds."""
+    return cloudflare.RulesetRuleArgs(
+        ref=ref,
+        description=f"cache {', '.join(paths)} for {edge_ttl}s at the edge",
+        expression=path_prefix_expression(paths),
+        action="set_cache_settings",
+        action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+            cache=True,
+            edge_ttl=cloudflare.RulesetRuleActionParametersEdgeTtlArgs(
+                mode="override_origin", default=edge_ttl
+            ),
+        ),
+        enabled=True,
+    )

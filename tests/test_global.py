@@ -1,0 +1,413 @@
+"""The global stack: Cloudflare edge, failover proven offline, the global directory, no secrets.
+
+The shipped plan comes from the session ``plans`` fixture (built once). One extra plan of the
+global stack runs against synthetic regional outputs that follow the regional contract
+(``cells: {cell: {"ingress_address": ...}}``), so the StackReference path is tested even while
+the regional stacks do not export cells yet.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout import program
+from rollout.config import CLOUDFLARE_REGIONS, Project, Steering, load_project
+from rollout.engine import Plan, run_program
+from rollout.failover import (
+    check_failover,
+    check_plan_failover,
+    failover_problems,
+    project_pools,
+)
+from rollout.shards import read_ddl
+from tests.inventory import assert_inventory
+
+ROOT = Path(__file__).resolve().parent.parent
+POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
+LB = "cloudflare:index/loadBalancer:LoadBalancer"
+RULESET = "cloudflare:index/ruleset:Ruleset"
+ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+
+SYNTHETIC: dict[str, dict[str, Any]] = {
+    "eu": {
+        "region": "europe-west2",
+        "hub": "london",
+        "spanner_instance": "demobank-euw2-spanner",
+        "kafka_cluster": "demobank-euw2-kafka",
+        "cells": {
+            "eu-2": {"ingress_address": "198.51.100.12", "cluster_name": "c2", "database_id": "d2"},
+            "eu-1": {"ingress_address": "198.51.100.11", "cluster_name": "c1", "database_id": "d1"},
+        },
+    },
+    "apac": {
+        "region": "asia-southeast1",
+        "hub": "singapore",
+        "spanner_instance": "demobank-ase1-spanner",
+        "kafka_cluster": "demobank-ase1-kafka",
+        "cells": {
+            "ap-1": {"ingress_address": "198.51.100.21", "cluster_name": "c", "database_id": "d"}
+        },
+    },
+}
+
+BROKEN_LINE = (
+    "regions/global.yaml: edge.steering.region_pools.WEU: [eu] with fallback eu: losing pool eu "
+    "leaves no pool with origins; add a second pool (e.g. home) or a different fallback_pool"
+)
+
+
+@pytest.fixture(scope="module")
+def glob(plans: dict[str, Plan]) -> Plan:
+    return plans["global"]
+
+
+@pytest.fixture(scope="module")
+def synthetic(project: Project) -> Plan:
+    """The global stack planned against regional outputs that follow the full contract."""
+    spec = project.stack("global")
+    return run_program(
+        lambda: program.build(project),
+        stack="global",
+        config=spec.raw,
+        project_id="demobank-global-test",
+        stack_outputs=copy.deepcopy(SYNTHETIC),
+    )
+
+
+def pool_addresses(plan: Plan, pool: str) -> list[str]:
+    return [o["address"] for o in plan.one(POOL, pool).inputs["origins"]]
+
+
+def ids_to_names(plan: Plan, ids: list[str]) -> list[str]:
+    name_of = {v: k for k, v in plan.outputs["pools"].items()}
+    return [name_of[i] for i in ids]
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+def test_golden_inventory(glob: Plan) -> None:
+    assert_inventory(glob)
+
+
+def test_outputs(glob: Plan) -> None:
+    out = glob.outputs
+    assert out["load_balancer_hostname"] == "app.demobank.example"
+    assert set(out["pools"]) == {"eu", "apac", "home"}
+    assert out["directory_instance"] == "demobank-global-directory"
+    assert out["directory_database"] == "directory"
+    assert re.fullmatch(r"[0-9a-f]{32}", out["zone_id"])
+
+
+def test_every_resource_sits_in_its_component(glob: Plan) -> None:
+    components = {r.urn: r.type for r in glob.resources if r.is_component}
+    assert sorted(components.values()) == [
+        "demobank:edge:Edge",
+        "demobank:global_database:GlobalDatabase",
+    ]
+    for r in glob.resources:
+        if r.custom and r.type != "pulumi:pulumi:StackReference":
+            want = "demobank:global_database:" if r.type.startswith("gcp:") else "demobank:edge:"
+            assert components.get(r.parent or "", "").startswith(want), r.urn
+
+
+# --------------------------------------------------------------------------- edge
+
+
+def test_load_balancer_follows_the_yaml(glob: Plan, project: Project) -> None:
+    steering = project.global_.edge.steering
+    lb = glob.one(LB, "load-balancer").inputs
+    assert lb["steeringPolicy"] == "geo" and lb["proxied"] is True
+    assert {k: ids_to_names(glob, v) for k, v in lb["regionPools"].items()} == steering.region_pools
+    assert {
+        k: ids_to_names(glob, v) for k, v in lb["countryPools"].items()
+    } == steering.country_pools
+    assert ids_to_names(glob, lb["defaultPools"]) == steering.default_pools
+    assert ids_to_names(glob, [lb["fallbackPool"]]) == [steering.fallback_pool]
+    assert lb["sessionAffinity"] == "cookie"
+    assert lb["sessionAffinityTtl"] == steering.session_affinity_ttl
+    assert lb["adaptiveRouting"] == {"failoverAcrossPools": True}
+
+
+def test_every_pool_is_monitored_and_checked_near_its_users(glob: Plan) -> None:
+    monitor = glob.one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", "monitor")
+    assert monitor.inputs["allowInsecure"] is False
+    assert monitor.inputs["type"] == "https"
+    pools = glob.of_type(POOL)
+    assert {p.name for p in pools} == {"eu", "apac", "home"}
+    for p in pools:
+        assert p.inputs["monitor"] == "monitor-id", p.name
+        assert p.inputs["minimumOrigins"] == 1 and p.inputs["enabled"] is True
+        assert p.inputs["checkRegions"] and set(p.inputs["checkRegions"]) <= set(CLOUDFLARE_REGIONS)
+    assert "WEU" in glob.one(POOL, "eu").inputs["checkRegions"]
+    assert "SEAS" in glob.one(POOL, "apac").inputs["checkRegions"]
+    assert pool_addresses(glob, "home") == ["203.0.113.10"]
+
+
+def test_zone_hardening(glob: Plan) -> None:
+    settings = {r.inputs["settingId"]: r.inputs["value"] for r in glob.of_type(ZONE_SETTING)}
+    assert settings["min_tls_version"] == "1.2"
+    assert settings["tls_1_3"] == "on"
+    assert settings["ssl"] == "strict"
+    assert settings["always_use_https"] == "on"
+    # snake_case keys, or the provider shows a diff on every refresh (pulumi-cloudflare#1579)
+    hsts = settings["security_header"]["strict_transport_security"]
+    assert hsts["enabled"] and hsts["include_subdomains"] and hsts["preload"]
+    assert hsts["max_age"] >= 15_552_000
+    assert glob.one("cloudflare:index/zoneDnssec:ZoneDnssec", "dnssec").inputs["status"] == "active"
+
+
+def test_waf_cache_and_rate_limit_rules(glob: Plan, project: Project) -> None:
+    waf = glob.one(RULESET, "waf-managed").inputs
+    assert waf["phase"] == "http_request_firewall_managed"
+    assert [r["actionParameters"]["id"] for r in waf["rules"]] == [
+        "efb7b8c949ac4650a09736fc376e9aee",
+        "4814384a9e5d4991b9815dcfc25d2f1f",
+    ]
+    cache = glob.one(RULESET, "cache-rules").inputs
+    assert cache["phase"] == "http_request_cache_settings"
+    by_ref = {r["ref"]: r for r in cache["rules"]}
+    assert by_ref["l10n"]["actionParameters"]["cache"] is True
+    assert project.global_.localization.path in by_ref["l10n"]["expression"]
+    # the API bypass is last, so no broader rule can make account data cacheable
+    assert cache["rules"][-1]["ref"] == "api-bypass"
+    assert cache["rules"][-1]["actionParameters"] == {"cache": False}
+    for path in project.global_.edge.api_paths:
+        assert path in cache["rules"][-1]["expression"]
+    limit = glob.one(RULESET, "sign-in-rate-limit").inputs
+    assert limit["phase"] == "http_ratelimit"
+    (rule,) = limit["rules"]
+    assert rule["action"] == "block"
+    assert rule["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"]
+    assert rule["ratelimit"]["period"] == 60
+    assert rule["ratelimit"]["requestsPerPeriod"] == project.global_.edge.sign_in_rate_limit
+    for path in project.global_.edge.sign_in_paths:
+        assert f'"{path}"' in rule["expression"]
+
+
+def test_stack_reference_feeds_pool_origins(synthetic: Plan) -> None:
+    """Each regional pool's origins are exactly that stack's cell ingress addresses."""
+    for pool, outputs in SYNTHETIC.items():
+        cells = outputs["cells"]
+        assert pool_addresses(synthetic, pool) == [
+            cells[c]["ingress_address"] for c in sorted(cells)
+        ]
+    assert check_plan_failover(synthetic) == []
+
+
+def test_shipped_regional_outputs_feed_pool_origins(plans: dict[str, Plan]) -> None:
+    """Same, against the regional stacks' own offline plans (once they export cells)."""
+    missing = [s for s in ("eu", "apac") if "cells" not in plans[s].outputs]
+    if missing:
+        pytest.skip(f"regional stacks {missing} do not export `cells` yet (regional contract)")
+    for pool in ("eu", "apac"):
+        cells = plans[pool].outputs["cells"]
+        expected = [cells[c]["ingress_address"] for c in sorted(cells)]
+        assert pool_addresses(plans["global"], pool) == expected
+    assert check_plan_failover(plans["global"]) == []
+
+
+# --------------------------------------------------------------------------- failover
+
+
+def test_failover_holds_on_the_shipped_yaml(project: Project) -> None:
+    pools = project_pools(project)
+    assert pools["home"] == 1 and pools["eu"] >= 1 and pools["apac"] >= 1
+    assert check_failover(project.global_.edge.steering, pools) == []
+    assert failover_problems(project) == []
+
+
+def test_failover_fails_on_a_single_pool_route(project: Project) -> None:
+    steering = project.global_.edge.steering.model_copy(
+        update={"region_pools": {**project.global_.edge.steering.region_pools, "WEU": ["eu"]},
+                "fallback_pool": "eu"}
+    )  # fmt: skip
+    assert check_failover(steering, project_pools(project)) == [BROKEN_LINE]
+
+
+def test_failover_problem_is_positioned_in_the_file(tmp_path: Path) -> None:
+    for part in ("Pulumi.yaml", "regions", "stacks"):
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
+    path = tmp_path / "regions" / "global.yaml"
+    text = path.read_text()
+    text = text.replace("      WEU: [eu, home]", "      WEU: [eu]")
+    text = text.replace("    fallback_pool: home", "    fallback_pool: eu")
+    path.write_text(text)
+    problems = [str(p) for p in failover_problems(load_project(tmp_path))]
+    line = 1 + text.splitlines().index("      WEU: [eu]")
+    assert problems == [BROKEN_LINE.replace("global.yaml:", f"global.yaml:{line}:7:", 1)]
+
+
+@pytest.mark.parametrize(
+    ("steering", "pools", "expected"),
+    [
+        # the only pool anywhere is the fallback: the whole site rides on one pool
+        (
+            {"region_pools": {}, "default_pools": ["home"], "fallback_pool": "home"},
+            {"home": 1},
+            ["edge.steering.fallback_pool: home is the only pool any route uses"],
+        ),
+        # a region whose pools have no origins at all, whatever is lost
+        (
+            {"region_pools": {"OC": ["apac"]}, "default_pools": ["home", "eu"],
+             "fallback_pool": "apac"},
+            {"home": 1, "eu": 1, "apac": 0},
+            ["edge.steering.region_pools.OC: [apac] with fallback apac: no pool has origins "
+             "(apac: 0)"],
+        ),
+        # regions left to default_pools are reported on one line naming them
+        (
+            {"region_pools": {r: ["eu", "home"] for r in CLOUDFLARE_REGIONS if r != "SAS"},
+             "default_pools": ["apac"], "fallback_pool": "apac"},
+            {"home": 1, "eu": 1, "apac": 1},
+            ["edge.steering.default_pools: (serving SAS) [apac] with fallback apac: losing pool "
+             "apac leaves"],
+        ),
+        # a country override is checked like a region
+        (
+            {"region_pools": {}, "country_pools": {"SG": ["apac"]}, "default_pools": ["home", "eu"],
+             "fallback_pool": "apac"},
+            {"home": 1, "eu": 1, "apac": 2},
+            ["edge.steering.country_pools.SG: [apac] with fallback apac: losing pool apac"],
+        ),
+    ],
+)  # fmt: skip
+def test_failover_problem_kinds(
+    steering: dict[str, Any], pools: dict[str, int], expected: list[str]
+) -> None:
+    found = check_failover(Steering(**steering), pools)
+    assert len(found) == len(expected), found
+    for line, want in zip(found, expected, strict=True):
+        assert line.startswith(f"regions/global.yaml: {want}"), line
+        assert "\n" not in line
+
+
+def test_plan_failover_flags_an_unmonitored_or_empty_pool(synthetic: Plan) -> None:
+    broken = copy.deepcopy(synthetic)
+    broken.one(POOL, "apac").inputs.pop("monitor")
+    broken.one(POOL, "home").inputs["origins"] = []
+    found = check_plan_failover(broken)
+    assert "plan global: pool apac: no health monitor; set monitor on the pool" in found
+    assert any("losing pool apac leaves no pool with origins" in f for f in found), found
+
+
+# --------------------------------------------------------------------------- directory
+
+
+def test_directory_is_multi_region_protected_and_backed_up(glob: Plan, project: Project) -> None:
+    d = project.global_.directory
+    (instance,) = glob.of_type("gcp:spanner/instance:Instance")
+    (database,) = glob.of_type("gcp:spanner/database:Database")
+    (backup,) = glob.of_type("gcp:spanner/backupSchedule:BackupSchedule")
+    assert instance.protect and database.protect
+    assert instance.inputs["config"] == d.instance_config
+    assert instance.inputs["edition"] == "ENTERPRISE_PLUS"
+    assert instance.inputs["labels"]["hub"] == "global"
+    assert database.inputs["enableDropProtection"] is True
+    assert database.inputs["deletionProtection"] is True
+    assert database.inputs["versionRetentionPeriod"] == d.version_retention_period
+    assert database.inputs["ddls"] == read_ddl(ROOT / "schema" / "directory.sql")
+    assert backup.inputs["spec"]["cronSpec"]["text"] == d.backup.cron
+    assert backup.inputs["retentionDuration"] == f"{d.backup.retention_days * 86_400}s"
+
+
+# --------------------------------------------------------------------------- secrets
+
+SKIP_DIRS = {
+    ".venv", "venv", ".git", "node_modules", "__pycache__", "build", "dist", ".pytest_cache",
+    ".ruff_cache", ".mypy_cache", ".hypothesis", ".tox", ".eggs",
+}  # fmt: skip
+TEXT_SUFFIXES = {
+    ".yaml", ".yml", ".py", ".json", ".md", ".toml", ".cfg", ".ini", ".txt", ".sh", ".env",
+}  # fmt: skip
+_KEY = "cloudflare:" + "apiToken"  # split so this file does not match itself
+_FAKE = "abcdefABCDEF0123456789" * 2  # a 44-character token shape, for the scanner's own test
+# In a config file (Pulumi reads stack config from YAML or JSON), the Cloudflare token key with
+# a value on the same line: only a `secure:` value is acceptable.
+CONFIG_SUFFIXES = {".yaml", ".yml", ".json"}
+PLAIN_CONFIG = re.compile(
+    re.escape(_KEY) + r"""["']?[ \t]*[:=][ \t]*(?P<value>[^\s#].*)$""", re.MULTILINE
+)
+# Something named like a token or API key, assigned a 37-40+ character token-shaped value
+# (Cloudflare API tokens are 40 characters, global API keys 37). Real tokens are random; a value
+# of few distinct characters ("abcabc...") is a test placeholder, not a credential.
+MIN_DISTINCT_CHARACTERS = 16
+TOKEN_ASSIGNMENT = re.compile(
+    r"""(?ix) (?P<name>[\w.:-]*(?:token|api[_-]?key|apikey|secret)[\w.-]*) ["']? [ \t]* [:=] [ \t]*
+    ["']? (?P<value>[A-Za-z0-9_-]{37,}) (?![A-Za-z0-9_-])"""
+)
+
+
+def token_findings(text: str, suffix: str) -> list[str]:
+    """What in ``text`` (from a file ending in ``suffix``) looks like a plain-text credential."""
+    found = []
+    if suffix in CONFIG_SUFFIXES:
+        for m in PLAIN_CONFIG.finditer(text):
+            value = m.group("value").strip().strip("\"'")
+            if not (value.startswith("secure:") or (value.startswith("{") and "secure" in value)):
+                found.append(f"{_KEY} with a plain-text value")
+    for m in TOKEN_ASSIGNMENT.finditer(text):
+        if len(set(m.group("value"))) >= MIN_DISTINCT_CHARACTERS:
+            found.append(f"{m.group('name')} assigned a token-like value")
+    return found
+
+
+def project_files(root: Path) -> Iterator[Path]:
+    """Every text file of the project, without descending into virtualenvs, .git or builds."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder, name)
+            wanted = path.suffix in TEXT_SUFFIXES or name.startswith(".env")
+            if wanted and path.stat().st_size <= 2_000_000:
+                yield path
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "leaks"),
+    [
+        (".yaml", f"config:\n  {_KEY}: {_FAKE}\n", True),
+        (".yaml", f"config:\n  {_KEY}: hunter2\n", True),
+        (".json", f'{{"config": {{"{_KEY}": "hunter2"}}}}', True),
+        (".py", "api_token = '" + _FAKE + "'\n", True),
+        (".env", "CLOUDFLARE_API_TOKEN=" + _FAKE + "\n", True),
+        (".md", "export CLOUDFLARE_API_TOKEN=" + _FAKE + "\n", True),
+        (".yaml", f"config:\n  {_KEY}:\n    secure: v1:AAAABBBBCCCCDDDDEEEE\n", False),
+        (".json", f'{{"{_KEY}": {{"secure": "v1:AAAABBBB"}}}}', False),
+        (".yaml", f"  {_KEY}: {{secure: v1:AAAABBBB}}\n", False),
+        (".yaml", "CLOUDFLARE_API_TOKEN: ${{ secrets.CLOUDFLARE_API_TOKEN }}\n", False),
+        (".md", f"pulumi config set --secret {_KEY}   (stores a secure value)\n", False),
+        (".yaml", "account_id: 0123456789abcdef0123456789abcdef\n", False),
+        (".py", f"api_token = '{'abcd' * 10}'  # a placeholder of four characters\n", False),
+    ],
+)  # fmt: skip
+def test_token_scanner(suffix: str, text: str, leaks: bool) -> None:
+    assert bool(token_findings(text, suffix)) is leaks
+
+
+def test_no_plain_text_cloudflare_token_in_the_repository() -> None:
+    leaks = []
+    for path in project_files(ROOT):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        leaks += [f"{path.relative_to(ROOT)}: {f}" for f in token_findings(text, path.suffix)]
+    assert leaks == [], "plain-text credentials; use `pulumi config set --secret`:\n" + "\n".join(
+        leaks
+    )
+
+
+def test_global_stack_file_holds_no_plain_token(project: Project) -> None:
+    config = project.docs["stacks/Pulumi.global.yaml"].data["config"]
+    value = config.get(_KEY)
+    assert value is None or (isinstance(value, dict) and set(value) == {"secure"})
