@@ -58,10 +58,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = "Always"
 SESSION_FAILOVER = "sticky"
 
-# Static assets are content-hashed by the web build, so a day at the edge is safe; shipped
-# translations must be visible within minutes, so bundles live for five.
+# Static assets are content-hashed by the web build, so a day at the edge is safe.
 STATIC_EDGE_TTL = 86_400
-L10N_EDGE_TTL = 300
+# Localization objects say for themselves how long they live (components/localization.py):
+# content-hashed bundles a year and immutable, the manifest that points at them a minute, so a
+# release is visible within a minute and a bundle is fetched from the bucket once.
+L10N_EDGE_TTL: int | None = None
 
 # Sign-in rate limit: count per client IP per Cloudflare data centre over a minute, then block
 # that client for ten minutes (slows credential stuffing without locking out a whole colo).
@@ -329,18 +331,24 @@ def path_set_expression(paths: Sequence[str]) -> str:
     return "http.request.uri.path in {" + " ".join(json.dumps(p) for p in paths) + "}"
 
 
-def cache_rule(ref: str, paths: Sequence[str], edge_ttl: int) -> cloudflare.RulesetRuleArgs:
-    """Cache responses under ``paths`` at the edge for ``edge_ttl`` seconds."""
+def cache_rule(ref: str, paths: Sequence[str], edge_ttl: int | None) -> cloudflare.RulesetRuleArgs:
+    """Cache responses under ``paths``: ``edge_ttl`` seconds, or as the origin says if None."""
+    ttl = (
+        cloudflare.RulesetRuleActionParametersEdgeTtlArgs(mode="respect_origin")
+        if edge_ttl is None
+        else cloudflare.RulesetRuleActionParametersEdgeTtlArgs(
+            mode="override_origin", default=edge_ttl
+        )
+    )
+    lifetime = "as the origin's Cache-Control says" if edge_ttl is None else f"for {edge_ttl}s"
     return cloudflare.RulesetRuleArgs(
         ref=ref,
-        description=f"cache {', '.join(paths)} for {edge_ttl}s at the edge",
+        description=f"cache {', '.join(paths)} {lifetime} at the edge",
         expression=path_prefix_expression(paths),
         action="set_cache_settings",
         action_parameters=cloudflare.RulesetRuleActionParametersArgs(
             cache=True,
-            edge_ttl=cloudflare.RulesetRuleActionParametersEdgeTtlArgs(
-                mode="override_origin", default=edge_ttl
-            ),
+            edge_ttl=ttl,
         ),
         enabled=True,
     )

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rollout import engine
 from rollout.config import Project, find_root, json_schemas, load_project
 from rollout.errors import EXIT_INVALID, InputError, Problem
 
@@ -57,7 +58,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from rollout import engine, render
+    from rollout import render
 
     project = _project(args)
     if args.all:
@@ -77,6 +78,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(render.full(plan))
         violations += _print_violations(plan)
+        violations += _print_failover(plan)
         print()
     if args.json:
         engine.save(plans, Path(args.json))
@@ -84,13 +86,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 1 if violations else 0
 
 
-def _print_violations(plan: object) -> int:
+def _print_violations(plan: engine.Plan) -> int:
     """Run every policy over the plan; print violations one per line. Returns mandatory count."""
     try:
         from policies import rules
     except ModuleNotFoundError:  # policies/ not part of this checkout
         return 0
-    found = rules.check_plan(plan)  # type: ignore[arg-type]
+    found = rules.check_plan(plan)
     mandatory = [v for v in found if v.mandatory]
     if found:
         print(f"Policy violations ({len(found)}):")
@@ -99,6 +101,20 @@ def _print_violations(plan: object) -> int:
     else:
         print("Policies: all rules pass")
     return len(mandatory)
+
+
+def _print_failover(plan: engine.Plan) -> int:
+    """The global stack's steering, judged on the plan: every pool monitored, no dead end."""
+    from rollout import failover
+
+    if not plan.of_type("cloudflare:index/loadBalancer:LoadBalancer"):
+        return 0
+    problems = failover.check_plan_failover(plan)
+    for line in problems:
+        print(f"    failover: {line}")
+    if not problems:
+        print("Failover: every region and country survives the loss of any one pool")
+    return len(problems)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -138,7 +154,6 @@ def _extra_schemas() -> dict[str, dict[str, object]]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from policies import rules
-    from rollout import engine
 
     violations = []
     for plan in engine.load(Path(args.plan)):
@@ -151,7 +166,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from rollout import diff, engine
+    from rollout import diff
 
     base = engine.load(Path(args.base))
     head = engine.load(Path(args.head))
@@ -163,7 +178,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from rollout import diagram, engine
+    from rollout import diagram
 
     project = _project(args)
     plan = engine.plan_stack(args.stack, project)

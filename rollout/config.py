@@ -424,7 +424,9 @@ class DirectorySettings(Model):
 
 class Localization(Model):
     bucket_location: str = Field(description="GCS location of the bundle bucket, e.g. EU")
-    path: str = Field(pattern=r"^/[a-z0-9-]+/$", description="CDN path, e.g. /l10n/")
+    path: Literal["/l10n/"] = Field(
+        description="CDN path of the bundles; fixed, since the manifest names bundles under it"
+    )
 
 
 class GlobalFile(Model):

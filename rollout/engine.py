@@ -50,6 +50,8 @@ class Resource:
     protect: bool
     retain_on_delete: bool
     custom: bool
+    secrets: list[str] = field(default_factory=list)
+    """Key paths of inputs that were secret; redacted when the plan is saved."""
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -103,7 +105,8 @@ class Plan:
                     "type": r.type,
                     "name": r.name,
                     "parent": r.parent,
-                    "inputs": r.inputs,
+                    "inputs": _redacted(r.inputs, r.secrets),
+                    "secrets": r.secrets,
                     "dependencies": r.dependencies,
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,
@@ -127,6 +130,7 @@ class Plan:
                 protect=bool(r.get("protect")),
                 retain_on_delete=bool(r.get("retainOnDelete")),
                 custom=bool(r.get("custom", True)),
+                secrets=list(r.get("secrets") or []),
             )
             for r in data["resources"]
         ]
@@ -231,19 +235,44 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         id_, state = self.mocks.new_resource(resource_args)
         obj_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
-        self.recorded.append(Resource(inputs=_plain(inputs), outputs=state, **common))
+        secrets: list[str] = []
+        plain = _plain(inputs, secrets)
+        self.recorded.append(Resource(inputs=plain, secrets=secrets, outputs=state, **common))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
 
-def _plain(value: Any) -> Any:
-    """Inputs as JSON-able data (unknowns and secrets become markers)."""
+SECRET_SIG_KEY = rpc._special_sig_key
+SECRET_SIG = rpc._special_secret_sig
+
+
+def _plain(value: Any, secrets: list[str] | None = None, path: str = "") -> Any:
+    """Inputs as JSON-able data. Secret values are unwrapped in memory (tests and policies see
+    them) and their key paths noted in ``secrets``, so a saved plan can redact them."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            if secrets is not None:
+                secrets.append(path)
+            return _plain(value.get("value"), secrets, path)
+        return {k: _plain(v, secrets, f"{path}.{k}" if path else k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, secrets, f"{path}[{i}]") for i, v in enumerate(value)]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def _redacted(inputs: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    """A copy of ``inputs`` with each secret top-level key replaced by a fingerprint: a saved
+    plan (a CI artifact) never holds a secret, yet a diff still sees that it changed."""
+    if not secrets:
+        return inputs
+    out = dict(inputs)
+    for path in secrets:
+        key = path.split(".", 1)[0].split("[", 1)[0]
+        if key in out:
+            digest = hashlib.sha256(json.dumps(out[key], sort_keys=True).encode()).hexdigest()
+            out[key] = f"[secret sha256:{digest[:12]}]"
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ def build(project: Project | None = None) -> None:
     elif role == "global":
         from components.edge import Edge, EdgeArgs
         from components.global_database import GlobalDatabase, GlobalDatabaseArgs
+        from components.localization import LocalizationPlatform, LocalizationPlatformArgs
+        from components.shard_maps import ShardMaps, ShardMapsArgs
+        from rollout.l10n import build_bundles
         from rollout.shards import read_ddl
 
         g = project.global_
@@ -66,10 +69,43 @@ def build(project: Project | None = None) -> None:
                 labels=labels,
             ),
         )
+        project_id = pulumi.Config("gcp").get("project") or f"{PROJECT_NAME}-{stack}"
+        l10n = LocalizationPlatform(
+            "l10n",
+            LocalizationPlatformArgs(
+                config=g,
+                bundles=build_bundles(project.root),
+                zone_id=g.zone.id,
+                project=project_id,
+            ),
+        )
+        shard_maps = ShardMaps(
+            "shard-maps",
+            ShardMapsArgs(config=g, project=project_id, artifacts=published_shard_maps(project)),
+        )
         pulumi.export("load_balancer_hostname", edge.hostname)
+        pulumi.export("l10n_manifest_url", l10n.manifest_url)
+        pulumi.export("l10n_bucket", l10n.bucket.name)
+        pulumi.export("shard_maps_bucket", shard_maps.bucket.name)
+        pulumi.export("shard_maps", shard_maps.objects)
         pulumi.export("pools", {pool: p.id for pool, p in edge.pools.items()})
         pulumi.export("zone_id", edge.zone_id)
         pulumi.export("directory_instance", directory.instance.name)
         pulumi.export("directory_database", directory.database.name)
     else:
         raise ValueError(f"demobank:role must be regional or global, found {role!r}")
+
+
+def published_shard_maps(project: Project) -> dict[str, tuple[str, bytes]]:
+    """region -> (object name, canonical JSON) of every regional stack's committed shard map."""
+    from rollout import shards
+
+    out: dict[str, tuple[str, bytes]] = {}
+    for stack in project.regional_stacks():
+        if stack.region is None:
+            continue
+        table, _ = shards.load_table(project.root, stack.region.region)
+        out[stack.region.region] = shards.publish_artifact(
+            table.region, table.assignment, table.buckets
+        )
+    return out

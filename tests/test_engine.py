@@ -41,6 +41,9 @@ def _box_program() -> None:
     pulumi.export("role", config.require("role"))
     pulumi.export("overrides", config.require_object("overrides"))
     pulumi.export("network", box.net.name)
+    import pulumi_gcp as gcp
+
+    gcp.compute.Network("hushed", description=pulumi.Output.secret("s3cr3t-value"))
     ref = pulumi.StackReference("demobank/demobank/eu")
     pulumi.export("ref_region", ref.get_output("region"))
 
@@ -98,6 +101,14 @@ def test_program_runs_many_times_in_one_process(box_plan: Plan) -> None:
         stack_outputs={"eu": {"region": "europe-west2"}},
     )
     assert [r.urn for r in again.resources] == [r.urn for r in box_plan.resources]
+
+
+def test_secrets_are_seen_in_memory_and_redacted_when_saved(box_plan: Plan) -> None:
+    hushed = box_plan.one("gcp:compute/network:Network", "hushed")
+    assert hushed.inputs["description"] == "s3cr3t-value" and hushed.secrets == ["description"]
+    [saved] = [r for r in box_plan.to_json()["resources"] if r["name"] == "hushed"]
+    assert saved["inputs"]["description"].startswith("[secret sha256:")
+    assert "s3cr3t-value" not in json.dumps(box_plan.to_json())
 
 
 def test_plan_json_round_trip(box_plan: Plan, tmp_path: Path) -> None:

@@ -1,0 +1,155 @@
+"""The Localization Platform's delivery: bundles in a bucket, served by Cloudflare under a path.
+
+``rollout.l10n.build_bundles`` compiles the reviewed catalogs into content-hashed JSON bundles
+and a small manifest. This component uploads them, one bucket object each, to a versioned,
+uniform-access bucket, and routes ``<path>`` on the app's host name to it through Cloudflare
+(an origin rule to Cloud Storage and a path rewrite into the bucket). The cache rule for the
+path is the edge's (components/edge.py): it honours the objects' own Cache-Control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+import pulumi_gcp as gcp
+
+from rollout import names
+from rollout.config import GlobalFile
+from rollout.l10n import BundleSet
+
+STORAGE_HOST = "storage.googleapis.com"
+
+# Bundles and the manifest are the frontend's UI strings: public by nature, no personal data,
+# so the bucket grants allUsers read (objects only; listing stays private).
+PUBLIC_READER = "allUsers"
+
+
+@dataclass
+class LocalizationPlatformArgs:
+    config: GlobalFile
+    bundles: BundleSet
+    zone_id: str
+    project: str
+
+
+class LocalizationPlatform(pulumi.ComponentResource):
+    """A bucket of immutable bundles plus a short-lived manifest, behind the CDN path."""
+
+    bucket: gcp.storage.Bucket
+    """The versioned, uniform-access bucket holding the bundles."""
+    manifest_url: pulumi.Output[str]
+    """Where the frontend reads the manifest that points at the current bundles."""
+
+    def __init__(
+        self, name: str, args: LocalizationPlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("demobank:localization:LocalizationPlatform", name, None, opts)
+        cfg = args.config
+        bucket_name = f"{args.project}-l10n-bundles"
+        if problem := names.check("bucket", bucket_name):
+            raise ValueError(problem)
+        labels = {
+            "hub": "global",
+            "region": "global",
+            "owner": cfg.labels.owner,
+            "cost-center": cfg.labels.cost_center,
+        }
+        # Versioned and uniform access: an overwritten manifest can be rolled back, and access
+        # is decided by IAM alone (no per-object ACLs to drift). Protected: losing it takes
+        # every market's text offline until the next publish.
+        self.bucket = gcp.storage.Bucket(
+            "bundles",
+            name=bucket_name,
+            location=cfg.localization.bucket_location,
+            uniform_bucket_level_access=True,
+            public_access_prevention="inherited",
+            versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            force_destroy=False,
+            labels=labels,
+            # Old manifest versions are kept for a month for rollback, then pruned.
+            lifecycle_rules=[
+                gcp.storage.BucketLifecycleRuleArgs(
+                    action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                        days_since_noncurrent_time=30, with_state="ARCHIVED"
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        gcp.storage.BucketIAMMember(
+            "public-read",
+            bucket=self.bucket.name,
+            role="roles/storage.objectViewer",
+            member=PUBLIC_READER,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for obj in args.bundles.objects:
+            # The object's path is its stable key; a new bundle version is a new name (hash),
+            # so published bundles are never overwritten, only the manifest is.
+            gcp.storage.BucketObject(
+                obj.path,
+                bucket=self.bucket.name,
+                name=obj.path,
+                content=obj.content.decode("utf-8"),
+                content_type=obj.content_type,
+                cache_control=obj.cache_control,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        host = f"{cfg.edge.hostname}.{cfg.zone.name}"
+        path = cfg.localization.path
+        match = f'(http.host eq "{host}" and starts_with(http.request.uri.path, "{path}"))'
+        # Requests for <path> go to Cloud Storage (origin rule) with the bucket prepended to
+        # the path (transform rule); everything else on the host still goes to the pools.
+        cloudflare.Ruleset(
+            "l10n-origin",
+            zone_id=args.zone_id,
+            name="demobank l10n origin",
+            description="Route the localization path to the bundle bucket",
+            kind="zone",
+            phase="http_request_origin",
+            rules=[
+                cloudflare.RulesetRuleArgs(
+                    ref="l10n_origin",
+                    description="localization bundles from Cloud Storage",
+                    expression=match,
+                    action="route",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        host_header=STORAGE_HOST,
+                        origin=cloudflare.RulesetRuleActionParametersOriginArgs(host=STORAGE_HOST),
+                    ),
+                    enabled=True,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cloudflare.Ruleset(
+            "l10n-rewrite",
+            zone_id=args.zone_id,
+            name="demobank l10n rewrite",
+            description="Prefix the localization path with the bundle bucket",
+            kind="zone",
+            phase="http_request_transform",
+            rules=[
+                cloudflare.RulesetRuleArgs(
+                    ref="l10n_rewrite",
+                    description="/l10n/... -> /<bucket>/l10n/...",
+                    expression=match,
+                    action="rewrite",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        uri=cloudflare.RulesetRuleActionParametersUriArgs(
+                            path=cloudflare.RulesetRuleActionParametersUriPathArgs(
+                                expression=f'concat("/{bucket_name}", http.request.uri.path)'
+                            )
+                        )
+                    ),
+                    enabled=True,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.manifest_url = pulumi.Output.from_input(f"https://{host}{path}manifest.json")
+        self.register_outputs({"bucket": self.bucket.name, "manifest_url": self.manifest_url})

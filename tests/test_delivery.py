@@ -1,0 +1,113 @@
+"""What the global stack publishes (localization bundles, shard maps) and the go-live gates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rollout import cli, shards
+from rollout.engine import Plan
+from rollout.l10n import build_bundles
+
+ROOT = Path(__file__).resolve().parent.parent
+OBJECT = "gcp:storage/bucketObject:BucketObject"
+
+
+def test_every_bundle_is_a_bucket_object_with_the_right_cache_headers(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["global"]
+    bundles = build_bundles(ROOT)
+    objects = {r.inputs["name"]: r for r in plan.of_type(OBJECT) if r.name.startswith("l10n/")}
+    assert set(objects) == {b.path for b in bundles.objects}
+    bucket = plan.one("gcp:storage/bucket:Bucket", "bundles")
+    for b in bundles.bundles:
+        r = objects[b.path]
+        assert r.inputs["cacheControl"] == "public, max-age=31536000, immutable"
+        assert r.inputs["contentType"] == "application/json"
+        assert json.loads(r.inputs["content"]) == json.loads(b.content)
+        assert r.parent == bucket.parent  # under the LocalizationPlatform component
+    manifest = objects["l10n/manifest.json"]
+    assert manifest.inputs["cacheControl"] == "public, max-age=60, must-revalidate"
+    listed = json.loads(manifest.inputs["content"])["bundles"]
+    assert set(listed) >= {"en-GB", "de-DE", "pl-PL", "zh-Hans-SG", "ta-SG"}
+    for per_ns in listed.values():
+        for path in per_ns.values():
+            assert path in objects, path
+
+
+def test_l10n_path_is_routed_to_the_bucket_and_cached_as_the_origin_says(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["global"]
+    rulesets = {r.name: r.inputs for r in plan.of_type("cloudflare:index/ruleset:Ruleset")}
+    [origin] = rulesets["l10n-origin"]["rules"]
+    assert origin["action"] == "route"
+    assert origin["actionParameters"]["hostHeader"] == "storage.googleapis.com"
+    assert '"/l10n/"' in origin["expression"]
+    [rewrite] = rulesets["l10n-rewrite"]["rules"]
+    assert (
+        "demobank-global-prod-l10n-bundles"
+        in rewrite["actionParameters"]["uri"]["path"]["expression"]
+    )
+    cache = {r["ref"]: r for r in rulesets["cache-rules"]["rules"]}
+    assert cache["l10n"]["actionParameters"]["edgeTtl"]["mode"] == "respect_origin"
+
+
+def test_shard_maps_are_published_as_immutable_versions(plans: dict[str, Plan]) -> None:
+    plan = plans["global"]
+    published = plan.outputs["shard_maps"]
+    assert set(published) == {"europe-west2", "asia-southeast1"}
+    for region, name in published.items():
+        table, _ = shards.load_table(ROOT, region)
+        expected_name, content = shards.publish_artifact(region, table.assignment, table.buckets)
+        assert name == expected_name
+        obj = plan.one(OBJECT, region)
+        assert obj.inputs["name"] == name and obj.inputs["content"] == content.decode()
+        assert obj.retain_on_delete  # an old version stays for routers pinned to it
+        assert json.loads(content)["version"] in name
+
+
+@pytest.fixture
+def proj(tmp_path: Path) -> Path:
+    for name in ["Pulumi.yaml", "regions", "stacks", "locales", "schema"]:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    return tmp_path
+
+
+def test_go_live_gate_blocks_a_region_with_an_incomplete_locale(
+    proj: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = proj / "locales" / "pl-PL" / "payments.yaml"
+    text = path.read_text()
+    assert "state: reviewed" in text
+    path.write_text(text.replace("state: reviewed", "state: translated", 1))
+    monkeypatch.chdir(proj)
+    assert cli.main(["validate"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("regions/europe-west2.yaml")
+    assert "locales.pl-PL" in err[0] and "not reviewed" in err[0]
+    # the plan of that region is refused too, before anything is built
+    assert cli.main(["plan", "eu"]) == 2
+    assert "locales.pl-PL" in capsys.readouterr().err
+    # the other region is not blocked by Europe's catalogs
+    assert cli.main(["plan", "apac", "--quiet"]) == 0
+
+
+def test_validate_rejects_a_shard_table_with_a_gap(
+    proj: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = proj / "regions" / "shards" / "europe-west2.yaml"
+    text = path.read_text()
+    assert '"512-1023"' in text
+    path.write_text(text.replace('"512-1023"', '"520-1023"'))
+    monkeypatch.chdir(proj)
+    assert cli.main(["validate"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("regions/shards/europe-west2.yaml")
+    assert "buckets 512-519 are assigned to no cell" in line
