@@ -878,7 +878,7 @@ def carve(cidr: str) -> dict[str, str]:
     net = ipaddress.ip_network(cidr)
     halves = list(net.subnets(prefixlen_diff=1))
     eighths = list(halves[1].subnets(new_prefix=net.prefixlen + 3))
-    master = list(net.subnets(new_prefix=28))[-1]
+    master = ipaddress.ip_network((int(net.broadcast_address) - 15, 28))
     return {
         "pods": str(halves[0]),
         "nodes": str(eighths[0]),

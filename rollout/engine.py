@@ -14,6 +14,7 @@ to the referenced stack's offline outputs (planned first, once).
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import ipaddress
 import json
@@ -96,6 +97,10 @@ class Plan:
         return dict(sorted(Counter(r.type for r in self.resources if r.type != STACK_TYPE).items()))
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-able copy (callers may edit it without touching the plan)."""
+        return copy.deepcopy(self._json())
+
+    def _json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
             "project": self.project,

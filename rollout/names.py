@@ -18,11 +18,14 @@ LIMITS: dict[str, tuple[str, int, int]] = {
     "gke_node_pool": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
     "service_account": (r"^[a-z]([-a-z0-9]*[a-z0-9])$", 6, 30),
     "spanner_instance": (r"^[a-z][-a-z0-9]*[a-z0-9]$", 2, 64),
+    "spanner_display_name": (r"^\S(.*\S)?$", 4, 30),
     "spanner_database": (r"^[a-z][a-z0-9_\-]*[a-z0-9]$", 2, 30),
+    "spanner_backup_schedule": (r"^[a-z][a-z0-9_\-]*[a-z0-9]$", 2, 60),
     "kafka_cluster": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),
     "kafka_topic": (r"^[a-zA-Z0-9._-]+$", 1, 249),
     "kms": (r"^[a-zA-Z0-9_-]+$", 1, 63),
     "bucket": (r"^[a-z0-9][-a-z0-9_.]*[a-z0-9]$", 3, 63),
+    "label_key": (r"^[a-z][a-z0-9_-]*$", 1, 63),
     "label_value": (r"^[a-z0-9_-]*$", 0, 63),
 }
 
@@ -53,3 +56,19 @@ def account_id(short: str, cell: str | None, role: str) -> str:
 
 def topic_name(cell: str, topic: str) -> str:
     return f"{cell}.{topic}"
+
+
+def topic_prefix(cell: str) -> str:
+    """What every topic of ``cell`` starts with: the cell's Kafka ACLs match on it."""
+    return topic_name(cell, "")
+
+
+def database_name(cell: str) -> str:
+    """A cell's Spanner database id (2-30 characters): cell names are unique across regions,
+    so the cell name alone identifies the shard; the prefixed form would not fit in 30."""
+    return f"{cell}-db"
+
+
+def spanner_display_name(short: str) -> str:
+    """Spanner display names take 4-30 characters: the region's short code keeps it short."""
+    return f"Demo Bank {short}"

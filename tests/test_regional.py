@@ -1,0 +1,418 @@
+"""Regional stacks (eu, apac): substrate, cells, isolation, names, labels, golden inventories.
+
+The shipped stacks' plans come from the session fixture ``plans`` (built once); only tests
+that change the YAML (a third cell, generated regions) plan their own variant.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.region import Region, RegionArgs
+from rollout import names
+from rollout.config import NAME_RE, CellSpec, Project, RegionSpec, carve
+from rollout.engine import Plan, Resource, run_program
+from tests.inventory import assert_inventory
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONAL = {"eu": "europe-west2", "apac": "asia-southeast1"}
+CELL_TYPE = "demobank:cell:Cell"
+
+# What the region builds once, whatever its cells.
+SUBSTRATE = {
+    "demobank:region:Region": 1,
+    "demobank:network:Network": 1,
+    "demobank:spanner:SpannerInstance": 1,
+    "demobank:event_bus:EventBus": 1,
+    "gcp:compute/network:Network": 1,
+    "gcp:compute/subnetwork:Subnetwork": 1,
+    "gcp:compute/router:Router": 1,
+    "gcp:compute/routerNat:RouterNat": 1,
+    "gcp:compute/firewall:Firewall": 2,
+    "gcp:spanner/instance:Instance": 1,
+    "gcp:managedkafka/cluster:Cluster": 1,
+    "gcp:projects/iAMMember:IAMMember": 2,  # hub on-call: viewer, container.developer
+}
+
+
+def per_cell(topics: int) -> dict[str, int]:
+    """Everything one cell adds (components included); topics from the shared catalog."""
+    return {
+        "demobank:cell:Cell": 1,
+        "demobank:cluster:Cluster": 1,
+        "demobank:spanner:CellDatabase": 1,
+        "demobank:event_bus:CellTopics": 1,
+        "demobank:identity:WorkloadIdentity": 1,
+        "gcp:compute/subnetwork:Subnetwork": 1,
+        "gcp:compute/address:Address": 1,
+        "gcp:container/cluster:Cluster": 1,
+        "gcp:container/nodePool:NodePool": 1,
+        "gcp:kms/keyRing:KeyRing": 1,
+        "gcp:kms/cryptoKey:CryptoKey": 1,
+        "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 1,
+        "gcp:serviceaccount/account:Account": 2,  # nodes, workload
+        "gcp:serviceaccount/iAMMember:IAMMember": 1,  # Workload Identity binding
+        "gcp:projects/iAMMember:IAMMember": 6,  # 5 node roles + Kafka client
+        "gcp:spanner/database:Database": 1,
+        "gcp:spanner/backupSchedule:BackupSchedule": 1,
+        "gcp:spanner/databaseIAMMember:DatabaseIAMMember": 1,
+        "gcp:managedkafka/topic:Topic": topics,
+        "gcp:managedkafka/acl:Acl": 2,  # topic prefix, consumer-group prefix
+    }
+
+
+def expected_counts(n_cells: int, topics: int) -> dict[str, int]:
+    total: Counter[str] = Counter(SUBSTRATE)
+    for type_, n in per_cell(topics).items():
+        total[type_] += n * n_cells
+    return dict(sorted(total.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def plan_region(spec: RegionSpec) -> Plan:
+    """Plan ``spec`` exactly as the program builds a regional stack (same URNs and outputs)."""
+
+    def program() -> None:
+        region = Region(spec.short, RegionArgs(spec=spec))
+        for key, value in region.stack_outputs().items():
+            pulumi.export(key, value)
+
+    return run_program(program, stack=spec.stack, config={}, project_id=spec.project)
+
+
+def cell_of(plan: Plan, resource: Resource) -> str | None:
+    """The cell a resource belongs to (the Cell itself included), or None for the substrate."""
+    for r in [resource, *plan.ancestors(resource)]:
+        if r.type == CELL_TYPE:
+            return r.name
+    return None
+
+
+def isolation_violations(plan: Plan) -> list[str]:
+    """Every (resource, dependency) where a cell reaches another cell, directly or transitively;
+    and every substrate resource that reaches any cell (the substrate is shared)."""
+    out = []
+    for r in plan.resources:
+        home = cell_of(plan, r)
+        seen: set[str] = set()
+        todo = list(r.dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn in seen or urn not in plan.by_urn:
+                continue
+            seen.add(urn)
+            dep = plan.by_urn[urn]
+            other = cell_of(plan, dep)
+            if other is not None and other != home:
+                where = f"cell {home}" if home else "the substrate"
+                out.append(f"{r.urn} ({where}) depends on {urn} (cell {other})")
+            todo.extend(dep.dependencies)
+    return out
+
+
+# Where each resource type carries names, and the service rule (names.LIMITS) each must meet.
+NAME_FIELDS: dict[str, dict[str, str]] = {
+    "gcp:compute/network:Network": {"name": "compute"},
+    "gcp:compute/subnetwork:Subnetwork": {
+        "name": "compute",
+        "secondaryIpRanges.rangeName": "compute",
+    },
+    "gcp:compute/router:Router": {"name": "compute"},
+    "gcp:compute/routerNat:RouterNat": {"name": "compute"},
+    "gcp:compute/firewall:Firewall": {"name": "compute"},
+    "gcp:compute/address:Address": {"name": "compute"},
+    "gcp:container/cluster:Cluster": {"name": "gke_cluster"},
+    "gcp:container/nodePool:NodePool": {"name": "gke_node_pool"},
+    "gcp:serviceaccount/account:Account": {"accountId": "service_account"},
+    "gcp:spanner/instance:Instance": {
+        "name": "spanner_instance",
+        "displayName": "spanner_display_name",
+    },
+    "gcp:spanner/database:Database": {"name": "spanner_database"},
+    "gcp:spanner/backupSchedule:BackupSchedule": {"name": "spanner_backup_schedule"},
+    "gcp:managedkafka/cluster:Cluster": {"clusterId": "kafka_cluster"},
+    "gcp:managedkafka/topic:Topic": {"topicId": "kafka_topic"},
+    "gcp:kms/keyRing:KeyRing": {"name": "kms"},
+    "gcp:kms/cryptoKey:CryptoKey": {"name": "kms"},
+}
+# Types that set no name of their own (bindings and ACLs are named by what they bind).
+NAMELESS = {
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:serviceaccount/iAMMember:IAMMember",
+    "gcp:spanner/databaseIAMMember:DatabaseIAMMember",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+    "gcp:managedkafka/acl:Acl",
+}
+# Where each labelable type keeps its labels.
+LABEL_FIELDS = {
+    "gcp:spanner/instance:Instance": "labels",
+    "gcp:managedkafka/cluster:Cluster": "labels",
+    "gcp:compute/address:Address": "labels",
+    "gcp:kms/cryptoKey:CryptoKey": "labels",
+    "gcp:container/cluster:Cluster": "resourceLabels",
+    "gcp:container/nodePool:NodePool": "nodeConfig.resourceLabels",
+}
+
+
+def values_at(inputs: dict[str, Any], path: str) -> list[Any]:
+    """Values at a dotted path; lists along the way are walked item by item."""
+    current: list[Any] = [inputs]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for value in current:
+            items = value if isinstance(value, list) else [value]
+            nxt += [i[part] for i in items if isinstance(i, dict) and part in i]
+        current = nxt
+    return current
+
+
+def name_problems(plan: Plan) -> list[str]:
+    problems = []
+    for r in plan.resources:
+        if not r.custom:
+            continue
+        if r.type not in NAME_FIELDS and r.type not in NAMELESS:
+            problems.append(f"{r.type}: not classified in NAME_FIELDS or NAMELESS")
+            continue
+        for path, kind in NAME_FIELDS.get(r.type, {}).items():
+            found = values_at(r.inputs, path)
+            if not found and "." not in path:
+                problems.append(f"{r.urn}: no {path} set (names are set explicitly)")
+            problems += [f"{r.urn}: {path}: {why}" for v in found if (why := names.check(kind, v))]
+        for path in filter(None, [LABEL_FIELDS.get(r.type)]):
+            for labels in values_at(r.inputs, path):
+                for key, value in labels.items():
+                    for kind, text in (("label_key", key), ("label_value", value)):
+                        if why := names.check(kind, text):
+                            problems.append(f"{r.urn}: {path}: {why}")
+    return problems
+
+
+def label_problems(plan: Plan, spec: RegionSpec) -> list[str]:
+    problems = []
+    labelled = 0
+    for r in plan.resources:
+        path = LABEL_FIELDS.get(r.type)
+        if path is None:
+            if r.custom and ("labels" in r.inputs or "resourceLabels" in r.inputs):
+                problems.append(f"{r.urn}: has labels but is not listed in LABEL_FIELDS")
+            continue
+        cell = cell_of(plan, r)
+        want = {**spec.base_labels(), **({"cell": cell} if cell else {})}
+        found = values_at(r.inputs, path)
+        labelled += 1
+        if found != [want]:
+            problems.append(f"{r.urn}: {path} is {found}, expected {want}")
+    if not labelled:
+        problems.append("no labelled resource found: the check would pass vacuously")
+    return problems
+
+
+def free_cell_ranges(spec: RegionSpec, prefix: int) -> list[str]:
+    """Ranges of /prefix inside the region's network that no cell or the substrate uses."""
+    net = ipaddress.ip_network(spec.network.cidr)
+    taken = [ipaddress.ip_network(spec.network.substrate_cidr)] + [
+        ipaddress.ip_network(c.cidr) for c in spec.cells.values()
+    ]
+    return [
+        str(n)
+        for n in net.subnets(new_prefix=prefix)  # type: ignore[union-attr]
+        if not any(n.overlaps(t) for t in taken)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The shipped stacks
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_golden_inventory(plans: dict[str, Plan], stack: str) -> None:
+    assert_inventory(plans[stack])
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_counts_are_substrate_plus_cells(
+    plans: dict[str, Plan], project: Project, stack: str
+) -> None:
+    spec = project.regions[REGIONAL[stack]]
+    assert plans[stack].counts() == expected_counts(len(spec.cells), len(spec.topics))
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_stack_outputs(plans: dict[str, Plan], project: Project, stack: str) -> None:
+    spec = project.regions[REGIONAL[stack]]
+    out = plans[stack].outputs
+    assert set(out) == {"region", "hub", "spanner_instance", "kafka_cluster", "cells"}
+    assert (out["region"], out["hub"]) == (spec.region, spec.hub.name)
+    assert out["spanner_instance"] == names.region_name(spec.short, "spanner")
+    assert isinstance(out["kafka_cluster"], str) and out["kafka_cluster"]
+    assert set(out["cells"]) == set(spec.cells)
+    for cell, values in out["cells"].items():
+        assert set(values) == {"ingress_address", "cluster_name", "database_id"}
+        assert values["cluster_name"] == names.cell_name(spec.short, cell, "gke")
+        assert values["database_id"] == names.database_name(cell)
+        ipaddress.ip_address(values["ingress_address"])
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_cells_are_isolated(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    assert isolation_violations(plan) == []
+    # The check can fail: a synthetic edge from one cell's cluster to another cell's subnet.
+    a, b = sorted({cell_of(plan, r) for r in plan.resources} - {None})[:2]
+    cluster = plan.one("gcp:container/cluster:Cluster", f"{a}-gke")
+    subnet = plan.one("gcp:compute/subnetwork:Subnetwork", f"{b}-subnet")
+    broken = Plan.from_json(plan.to_json())
+    broken.by_urn[cluster.urn].dependencies.append(subnet.urn)
+    assert isolation_violations(broken)
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_every_name_meets_its_service_rules(plans: dict[str, Plan], stack: str) -> None:
+    assert name_problems(plans[stack]) == []
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_every_labelable_resource_carries_the_hub_labels(
+    plans: dict[str, Plan], project: Project, stack: str
+) -> None:
+    assert label_problems(plans[stack], project.regions[REGIONAL[stack]]) == []
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_stateful_resources_are_protected(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    stateful = {
+        "gcp:spanner/instance:Instance": {"deletionPolicy": "PREVENT", "forceDestroy": False},
+        "gcp:spanner/database:Database": {
+            "deletionPolicy": "PREVENT",
+            "deletionProtection": True,
+            "enableDropProtection": True,
+        },
+        "gcp:managedkafka/cluster:Cluster": {"deletionPolicy": "PREVENT"},
+        "gcp:kms/keyRing:KeyRing": {},
+        "gcp:kms/cryptoKey:CryptoKey": {"deletionPolicy": "PREVENT"},
+    }
+    for type_, guard in stateful.items():
+        found = plan.of_type(type_)
+        assert found, type_
+        for r in found:
+            assert r.protect, r.urn
+            assert {k: r.inputs.get(k) for k in guard} == guard, r.urn
+    for r in plan.of_type("gcp:container/cluster:Cluster"):
+        assert r.inputs["deletionProtection"] is True
+
+
+def test_hardening_never_uses_public_control_plane_or_default_identity(
+    plans: dict[str, Plan],
+) -> None:
+    for stack in REGIONAL:
+        for r in plans[stack].of_type("gcp:container/cluster:Cluster"):
+            blocks = r.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+            assert blocks and all(not b["cidrBlock"].endswith("/0") for b in blocks)
+            assert "nodeConfig" not in r.inputs and "nodePools" not in r.inputs
+            assert "networkPolicy" not in r.inputs  # built into Dataplane V2
+        for r in plans[stack].of_type("gcp:container/nodePool:NodePool"):
+            sa = r.inputs["nodeConfig"]["serviceAccount"]
+            assert "-compute@developer" not in sa and sa.startswith("dbk-"), sa
+
+
+# ---------------------------------------------------------------------------------------------
+# Changing the YAML
+# ---------------------------------------------------------------------------------------------
+
+
+def test_adding_a_cell_adds_one_cell_and_changes_nothing_else(
+    plans: dict[str, Plan], project: Project
+) -> None:
+    spec = project.regions["europe-west2"]
+    base = plans["eu"]
+    new_cell = "eu-9"
+    cells = {**spec.cells, new_cell: CellSpec(cidr=free_cell_ranges(spec, 17)[0])}
+    grown = plan_region(spec.model_copy(update={"cells": cells}))
+
+    added = [r for r in grown.resources if r.urn not in base.by_urn]
+    assert {cell_of(grown, r) for r in added} == {new_cell}
+    assert dict(Counter(r.type for r in added)) == per_cell(len(spec.topics))
+    assert not [r.urn for r in base.resources if r.urn not in grown.by_urn]
+    for old in base.resources:
+        new = grown.by_urn[old.urn]
+        assert (new.inputs, new.dependencies, new.parent, new.protect) == (
+            old.inputs,
+            old.dependencies,
+            old.parent,
+            old.protect,
+        ), old.urn
+    assert {k: v for k, v in grown.outputs.items() if k != "cells"} == {
+        k: v for k, v in base.outputs.items() if k != "cells"
+    }
+    assert {k: v for k, v in grown.outputs["cells"].items() if k != new_cell} == base.outputs[
+        "cells"
+    ]
+
+
+CELL_NAMES = st.from_regex(NAME_RE, fullmatch=True).filter(lambda s: 2 <= len(s) <= 12)
+
+
+@st.composite
+def regions(draw: st.DrawFn, project: Project) -> RegionSpec:
+    """A valid region: 1..20 uniquely named cells, each on its own range of the region."""
+    base = project.regions[draw(st.sampled_from(sorted(project.regions)))]
+    n = draw(st.integers(1, 20))
+    cell_names = draw(st.lists(CELL_NAMES, min_size=n, max_size=n, unique=True))
+    prefix = draw(st.integers(17, 20))
+    ranges = free_cell_ranges(base.model_copy(update={"cells": {}}), prefix)
+    picked = draw(st.lists(st.sampled_from(ranges), min_size=n, max_size=n, unique=True))
+    return base.model_copy(
+        update={"cells": {c: CellSpec(cidr=r) for c, r in zip(cell_names, picked, strict=True)}}
+    )
+
+
+# Each example plans a whole region (about 0.4 s per cell on a 2-vCPU runner, most of it in the
+# Pulumi SDK's registration path), so the default is small and deterministic; a nightly job can
+# raise it: DEMOBANK_PROPERTY_EXAMPLES=50.
+PROPERTY_EXAMPLES = int(os.environ.get("DEMOBANK_PROPERTY_EXAMPLES", "3"))
+
+
+def test_any_valid_region_builds_exactly_its_cells(project: Project) -> None:
+    @settings(
+        max_examples=PROPERTY_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(spec=regions(project))
+    def check(spec: RegionSpec) -> None:
+        plan = plan_region(spec)
+        topics = len(spec.topics)
+        assert plan.counts() == expected_counts(len(spec.cells), topics)
+        by_cell: dict[str | None, Counter[str]] = {}
+        for r in plan.resources:
+            by_cell.setdefault(cell_of(plan, r), Counter())[r.type] += 1
+        for cell in spec.cells:
+            assert dict(by_cell[cell]) == per_cell(topics), cell
+        assert set(plan.outputs["cells"]) == set(spec.cells)
+        assert isolation_violations(plan) == []
+        assert name_problems(plan) == []
+        assert label_problems(plan, spec) == []
+        # Each cell's ranges are carved from its own CIDR only.
+        for cell, cell_spec in spec.cells.items():
+            subnet = plan.one("gcp:compute/subnetwork:Subnetwork", f"{cell}-subnet")
+            assert subnet.inputs["ipCidrRange"] == carve(cell_spec.cidr)["nodes"]
+
+    check()
