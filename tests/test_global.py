@@ -112,11 +112,21 @@ def test_every_resource_sits_in_its_component(glob: Plan) -> None:
     assert sorted(components.values()) == [
         "demobank:edge:Edge",
         "demobank:global_database:GlobalDatabase",
+        "demobank:localization:LocalizationPlatform",
+        "demobank:shards:ShardMaps",
     ]
     for r in glob.resources:
-        if r.custom and r.type != "pulumi:pulumi:StackReference":
-            want = "demobank:global_database:" if r.type.startswith("gcp:") else "demobank:edge:"
-            assert components.get(r.parent or "", "").startswith(want), r.urn
+        if not r.custom:
+            continue
+        owner = components.get(r.parent or "", "")
+        if r.type.startswith("gcp:spanner/"):
+            assert owner == "demobank:global_database:GlobalDatabase", r.urn
+        elif r.type.startswith("gcp:storage/"):
+            assert owner.startswith(("demobank:localization:", "demobank:shards:")), r.urn
+        elif r.name.startswith("l10n-"):  # the CDN path to the bundle bucket
+            assert owner == "demobank:localization:LocalizationPlatform", r.urn
+        else:
+            assert owner == "demobank:edge:Edge", r.urn
 
 
 # --------------------------------------------------------------------------- edge
