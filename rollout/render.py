@@ -18,8 +18,8 @@ def tree(plan: Plan) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for r in children.get(parent, []):
-            mark = "🔒" if r.protect else " "
-            lines.append(f" + {mark} {'  ' * depth}{r.type:<{max(58 - 2 * depth, 10)}} {r.name}")
+            mark = "  [protected]" if r.protect else ""
+            lines.append(f" +   {'  ' * depth}{r.type:<{max(58 - 2 * depth, 10)}} {r.name}{mark}")
             walk(r.urn, depth + 1)
 
     walk(None, 0)
