@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollout import cli
-from rollout.config import Project, carve, json_schemas, load_project
+from rollout.config import Project, StackConfig, carve, json_schemas, load_project
 from rollout.errors import InputError
 from rollout.yamlfile import MAX_NODES, parse_text
 
@@ -74,6 +74,27 @@ def test_carve_splits_a_cell_without_overlap() -> None:
         "services": "10.16.80.0/20",
         "master": "10.16.127.240/28",
     }
+
+
+def test_pulumi_yaml_declares_only_types_pulumi_accepts() -> None:
+    """Pulumi's project schema types config as string, integer, boolean or array; anything
+    else makes every `pulumi` command refuse the project."""
+    import yaml
+
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "demobank" and project["stackConfigDir"] == "stacks"
+    assert project["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": ".venv"},
+    }
+    assert project["config"], "typed project config is declared"
+    for key, decl in project["config"].items():
+        assert ":" not in key, f"{key}: project keys are declared without the namespace"
+        assert decl["type"] in {"string", "integer", "boolean", "array"}, key
+        if decl["type"] == "array":
+            assert "items" in decl, key
+    stack_keys = set(StackConfig.model_fields)
+    assert set(project["config"]) <= stack_keys
 
 
 def test_shipped_yaml_files_carry_a_schema_line() -> None:
