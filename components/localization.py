@@ -50,12 +50,7 @@ class LocalizationPlatform(pulumi.ComponentResource):
         bucket_name = f"{args.project}-l10n-bundles"
         if problem := names.check("bucket", bucket_name):
             raise ValueError(problem)
-        labels = {
-            "hub": "global",
-            "region": "global",
-            "owner": cfg.labels.owner,
-            "cost-center": cfg.labels.cost_center,
-        }
+        labels = cfg.base_labels()
         # Versioned and uniform access: an overwritten manifest can be rolled back, and access
         # is decided by IAM alone (no per-object ACLs to drift). Protected: losing it takes
         # every market's text offline until the next publish.

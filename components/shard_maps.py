@@ -54,12 +54,7 @@ class ShardMaps(pulumi.ComponentResource):
             public_access_prevention="enforced",
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
             force_destroy=False,
-            labels={
-                "hub": "global",
-                "region": "global",
-                "owner": cfg.labels.owner,
-                "cost-center": cfg.labels.cost_center,
-            },
+            labels=cfg.base_labels(),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.objects = {}

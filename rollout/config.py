@@ -439,6 +439,15 @@ class GlobalFile(Model):
     localization: Localization
     labels: Labels
 
+    def base_labels(self) -> dict[str, str]:
+        """Labels of every labelable global resource: hub and region are both `global`."""
+        return {
+            "hub": "global",
+            "region": "global",
+            "owner": self.labels.owner,
+            "cost-center": self.labels.cost_center,
+        }
+
 
 # --------------------------------------------------------------------------------------------
 # Stack files

@@ -55,12 +55,7 @@ def build(project: Project | None = None) -> None:
         refs: dict[str, str] = config.require_object("regionalStacks")
         cells = {pool: pulumi.StackReference(ref).get_output("cells") for pool, ref in refs.items()}
         edge = Edge("edge", EdgeArgs(settings=g, regional_cells=cells))
-        labels = {
-            "owner": g.labels.owner,
-            "cost-center": g.labels.cost_center,
-            "hub": "global",
-            "region": "global",
-        }
+        labels = g.base_labels()
         directory = GlobalDatabase(
             "directory",
             GlobalDatabaseArgs(
