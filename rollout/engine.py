@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import hashlib
 import ipaddress
 import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,20 +73,43 @@ class Plan:
 
     def __post_init__(self) -> None:
         self.by_urn = {r.urn: r for r in self.resources}
+        self._indexed = -1  # len(resources) when the indexes below were built
+
+    def _index(self) -> None:
+        """Index by type, (type, name) and parent once, so lookups in loops stay linear.
+
+        Rebuilt if ``resources`` grew or shrank since (a plan is not otherwise mutated).
+        """
+        if self._indexed == len(self.resources):
+            return
+        by_type: dict[str, list[Resource]] = {}
+        by_name: dict[tuple[str, str], list[Resource]] = {}
+        by_parent: dict[str | None, list[Resource]] = {}
+        for r in self.resources:
+            by_type.setdefault(r.type, []).append(r)
+            by_name.setdefault((r.type, r.name), []).append(r)
+            by_parent.setdefault(r.parent, []).append(r)
+        self._by_type, self._by_name, self._by_parent = by_type, by_name, by_parent
+        self.by_urn = {r.urn: r for r in self.resources}
+        self._indexed = len(self.resources)
 
     def of_type(self, type_: str) -> list[Resource]:
-        return [r for r in self.resources if r.type == type_]
+        self._index()
+        return list(self._by_type.get(type_, ()))
 
     def one(self, type_: str, name: str) -> Resource:
-        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        self._index()
+        found = self._by_name.get((type_, name), [])
         if len(found) != 1:
             raise KeyError(f"{len(found)} resources of type {type_} named {name}")
         return found[0]
 
     def children(self, urn: str) -> list[Resource]:
-        return [r for r in self.resources if r.parent == urn]
+        self._index()
+        return list(self._by_parent.get(urn, ()))
 
     def ancestors(self, resource: Resource) -> list[Resource]:
+        self._index()
         out = []
         parent = resource.parent
         while parent and parent in self.by_urn:
@@ -253,14 +278,41 @@ SECRET_SIG = rpc._special_secret_sig
 def _plain(value: Any, secrets: list[str] | None = None, path: str = "") -> Any:
     """Inputs as JSON-able data. Secret values are unwrapped in memory (tests and policies see
     them) and their key paths noted in ``secrets``, so a saved plan can redact them."""
+    try:
+        return _plain_fast(value)
+    except _SecretFound:  # rare: walk again, building key paths this time
+        return _plain_paths(value, secrets, path)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class _SecretFound(Exception):
+    pass
+
+
+def _plain_fast(value: Any) -> Any:
+    """_plain for the common case, without building a key path for every value it visits."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            raise _SecretFound
+        return {k: _plain_fast(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_fast(v) for v in value]
+    return str(value)
+
+
+def _plain_paths(value: Any, secrets: list[str] | None, path: str) -> Any:
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
             if secrets is not None:
                 secrets.append(path)
-            return _plain(value.get("value"), secrets, path)
-        return {k: _plain(v, secrets, f"{path}.{k}" if path else k) for k, v in value.items()}
+            return _plain_paths(value.get("value"), secrets, path)
+        return {k: _plain_paths(v, secrets, f"{path}.{k}" if path else k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v, secrets, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_plain_paths(v, secrets, f"{path}[{i}]") for i, v in enumerate(value)]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -286,10 +338,15 @@ def _redacted(inputs: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
 
 
 class _QuietLogger(logging.Logger):
-    """Engine log messages (pulumi.log.*) are kept, not printed."""
+    """Engine log messages (pulumi.log.info/warn/error) are kept, not printed.
+
+    Debug messages are dropped: the SDK logs several per registration ("registering resource",
+    "resource registration successful", ...), which at thousands of resources cost a LogRecord
+    each (with a stack walk) and memory that nothing reads.
+    """
 
     def __init__(self) -> None:
-        super().__init__("rollout.engine", level=logging.DEBUG)
+        super().__init__("rollout.engine", level=logging.INFO)
         self.messages: list[tuple[int, str]] = []
 
     def handle(self, record: logging.LogRecord) -> None:
@@ -312,7 +369,17 @@ def run_program(
     mocks = PlanMocks(project_id, stack_outputs or {})
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
+    # The SDK sends every monitor call through the loop's default executor. With one worker the
+    # calls run in the order the program issues them, so the plan's order is the same on every
+    # run (with several, threads race and siblings swap places); the GIL left nothing to gain.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor"))
     asyncio.set_event_loop(loop)
+    # The SDK makes tens of container objects per registration (an Output, its future and task
+    # per output property), all alive until the program ends; the cyclic collector would walk
+    # that growing heap again and again (more than half the run time at a few thousand
+    # resources). Nothing here needs cycles freed mid-run: pause it, restore it after.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         pulumi.runtime.set_mocks(
             mocks,
@@ -337,6 +404,8 @@ def run_program(
     finally:
         _close_loop(loop)
         settings.ROOT.set(None)
+        if gc_was_enabled:
+            gc.enable()
     return Plan(stack=stack, project=project, resources=monitor.recorded, outputs=_plain(outputs))
 
 
@@ -348,6 +417,7 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())  # join the monitor thread
     asyncio.set_event_loop(None)
     loop.close()
 
