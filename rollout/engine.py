@@ -29,8 +29,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 
 from rollout.config import PROJECT_NAME, Project, load_project
@@ -380,6 +381,14 @@ def run_program(
     # resources). Nothing here needs cycles freed mid-run: pause it, restore it after.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # Objects alive before the program (imported SDK modules: about a million) are never
+    # garbage; frozen, no collection walks them again, during this run or after it.
+    gc.freeze()
+    # The SDK walks the whole Python stack at every registration to tell the CLI where in the
+    # program a resource was declared (source positions for `pulumi preview` diagnostics).
+    # Offline nobody reads them, and the walk grows with component nesting: skip it here only.
+    saved_stack_trace = sdk_resource._get_stack_trace
+    sdk_resource._get_stack_trace = _no_stack_trace
     try:
         pulumi.runtime.set_mocks(
             mocks,
@@ -404,9 +413,14 @@ def run_program(
     finally:
         _close_loop(loop)
         settings.ROOT.set(None)
+        sdk_resource._get_stack_trace = saved_stack_trace
         if gc_was_enabled:
             gc.enable()
     return Plan(stack=stack, project=project, resources=monitor.recorded, outputs=_plain(outputs))
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
