@@ -258,7 +258,8 @@ def test_stack_must_name_an_existing_region_file(proj: Path) -> None:
 
 def test_plain_text_token_in_stack_file_is_refused(proj: Path) -> None:
     with (proj / "stacks/Pulumi.global.yaml").open("a") as f:
-        f.write("  cloudflare:apiToken: abcdefabcdefabcdefabcdefabcdefabcdefabcd\n")
+        # an obviously fake token, built here so no committed line looks like a real one
+        f.write(f"  cloudflare:apiToken: {'fake' * 10}\n")
     [err] = errors_of(proj)
     assert "config.cloudflare:apiToken: found a plain-text token" in err
 
