@@ -15,41 +15,17 @@ from pathlib import Path
 
 from rollout import engine
 from rollout.config import Project, find_root, json_schemas, load_project
-from rollout.errors import EXIT_INVALID, InputError, Problem
+from rollout.errors import EXIT_INVALID, InputError
+from rollout.gates import stack_checks
 
 
 def _project(args: argparse.Namespace) -> Project:
     return load_project(args.root)
 
 
-def region_checks(project: Project, stacks: Sequence[str] | None = None) -> list[Problem]:
-    """Checks beyond the YAML shapes: shard tables, the l10n go-live gate, edge failover."""
-    from rollout import failover, shards
-    from rollout.l10n import gate
-
-    problems: list[Problem] = []
-    wanted = set(stacks) if stacks is not None else set(project.stacks)
-    for stack in project.stacks.values():
-        if stack.name not in wanted:
-            continue
-        if stack.region is not None:
-            spec = stack.region
-            problems += shards.validate_region(
-                project.root,
-                spec.region,
-                list(spec.cells),
-                spec.shards.buckets,
-                spec.shards.max_cell_share,
-            )
-            problems += gate(project.root, f"regions/{spec.region}.yaml", spec.locales)
-        elif stack.role == "global":
-            problems += failover.failover_problems(project)
-    return problems
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     project = _project(args)
-    problems = region_checks(project)
+    problems = stack_checks(project)
     if problems:
         raise InputError(problems)
     files = len(project.docs)
@@ -68,7 +44,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         names = [args.stack]
     else:
         raise InputError.one("(command line)", "STACK", "name a stack or pass --all")
-    problems = region_checks(project, names)
+    problems = stack_checks(project, names)
     if problems:
         raise InputError(problems)
     cache: dict[str, engine.Plan] = {}

@@ -416,7 +416,36 @@ def run_program(
         sdk_resource._get_stack_trace = saved_stack_trace
         if gc_was_enabled:
             gc.enable()
-    return Plan(stack=stack, project=project, resources=monitor.recorded, outputs=_plain(outputs))
+    return Plan(
+        stack=stack,
+        project=project,
+        resources=_tree_order(monitor.recorded),
+        outputs=_plain(outputs),
+    )
+
+
+def _tree_order(resources: list[Resource]) -> list[Resource]:
+    """Parents before children, siblings by (type, name): the same order on every run.
+
+    The SDK registers a resource once its inputs resolve, and resolution interleaves with the
+    monitor thread, so raw registration order can differ between two runs of one program.
+    """
+    children: dict[str | None, list[Resource]] = {}
+    for r in resources:
+        children.setdefault(r.parent, []).append(r)
+    for siblings in children.values():
+        siblings.sort(key=lambda r: (r.type, r.name))
+    known = {r.urn for r in resources}
+    ordered: list[Resource] = []
+    stack = [r for r in children.get(None, [])] + [
+        r for r in resources if r.parent is not None and r.parent not in known
+    ]
+    stack.reverse()
+    while stack:
+        r = stack.pop()
+        ordered.append(r)
+        stack.extend(reversed(children.get(r.urn, [])))
+    return ordered
 
 
 def _no_stack_trace() -> source_pb2.StackTrace:

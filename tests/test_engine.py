@@ -176,3 +176,23 @@ def test_cli_plan_json_shape_and_clean_exit(tmp_path: Path) -> None:
     keys = {"urn", "type", "name", "parent", "inputs", "dependencies", "protect"}
     assert all(keys <= set(r) for r in data["resources"])
     assert data["outputs"]["region"] == "asia-southeast1"
+
+
+def test_main_py_is_the_program_the_engine_plans(
+    plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi up` runs __main__.py; run it under the engine and get the same plan."""
+    import runpy
+
+    from rollout.config import load_project
+
+    monkeypatch.chdir(ROOT)
+    spec = load_project(ROOT).stacks["apac"]
+    plan = run_program(
+        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+        stack="apac",
+        config=spec.raw,
+        project_id=spec.raw["gcp:project"],
+    )
+    assert [r.urn for r in plan.resources] == [r.urn for r in plans["apac"].resources]
+    assert plan.outputs == plans["apac"].outputs
