@@ -23,7 +23,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -528,4 +528,4 @@ def load(path: Path) -> list[Plan]:
     return [Plan.from_json(i) for i in items]
 
 
-__all__ = ["Plan", "Resource", "asdict", "load", "plan_all", "plan_stack", "run_program", "save"]
+__all__ = ["Plan", "Resource", "load", "plan_all", "plan_stack", "run_program", "save"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rollout.engine import STACK_TYPE, Plan
+from rollout.engine import Plan
 
 
 def tree(plan: Plan) -> str:
@@ -52,4 +52,4 @@ def full(plan: Plan) -> str:
     return "\n".join([tree(plan), counts(plan), outputs(plan)])
 
 
-__all__ = ["STACK_TYPE", "counts", "full", "outputs", "tree"]
+__all__ = ["counts", "full", "outputs", "tree"]

@@ -251,9 +251,4 @@ def read(path: Path, root: Path | None = None) -> YamlDoc:
     return parse_text(text, file)
 
 
-def problem_at(doc: YamlDoc, path: KeyPath, message: str) -> Problem:
-    """Shorthand used by validators: a Problem positioned at ``path`` in ``doc``."""
-    return doc.problem(path, message)
-
-
-__all__ = ["MAX_NODES", "YamlDoc", "parse_text", "read", "problem_at", "Problem"]
+__all__ = ["MAX_NODES", "YamlDoc", "parse_text", "read"]
