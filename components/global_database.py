@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.spanner import autoscaling_config, backup_schedule
 from rollout import names
 from rollout.config import DirectorySettings
 
 DATABASE_NAME = "directory"
 
-# The provider refuses to destroy the instance ("PREVENT") and Spanner refuses to drop the
-# database (drop protection); with protect=True on both, three locks guard the only copy of
-# every customer's routing entry.
+# The provider refuses to destroy the instance and the database ("PREVENT") and Spanner
+# refuses to drop the database (drop protection); with protect=True on both, three locks guard
+# the only copy of every customer's routing entry.
 INSTANCE_DELETION_POLICY = "PREVENT"
 ENABLE_DROP_PROTECTION = True
 DELETION_PROTECTION = True
@@ -52,7 +53,6 @@ class GlobalDatabase(pulumi.ComponentResource):
     ):
         super().__init__("demobank:global_database:GlobalDatabase", name, None, opts)
         s = args.settings
-        child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=True)
 
         self.instance = gcp.spanner.Instance(
@@ -61,16 +61,7 @@ class GlobalDatabase(pulumi.ComponentResource):
             display_name="Demo Bank global directory",
             config=s.instance_config,
             edition=s.edition,
-            autoscaling_config=gcp.spanner.InstanceAutoscalingConfigArgs(
-                autoscaling_limits=gcp.spanner.InstanceAutoscalingConfigAutoscalingLimitsArgs(
-                    min_processing_units=s.autoscaling.min_processing_units,
-                    max_processing_units=s.autoscaling.max_processing_units,
-                ),
-                autoscaling_targets=gcp.spanner.InstanceAutoscalingConfigAutoscalingTargetsArgs(
-                    high_priority_cpu_utilization_percent=s.autoscaling.high_priority_cpu_target,
-                    storage_utilization_percent=s.autoscaling.storage_target,
-                ),
-            ),
+            autoscaling_config=autoscaling_config(s.autoscaling),
             default_backup_schedule_type=DEFAULT_BACKUP_SCHEDULE_TYPE,
             deletion_policy=INSTANCE_DELETION_POLICY,
             force_destroy=False,
@@ -86,18 +77,10 @@ class GlobalDatabase(pulumi.ComponentResource):
             version_retention_period=s.version_retention_period,
             enable_drop_protection=ENABLE_DROP_PROTECTION,
             deletion_protection=DELETION_PROTECTION,
+            deletion_policy=INSTANCE_DELETION_POLICY,
             opts=stateful,
         )
-        self.backup_schedule = gcp.spanner.BackupSchedule(
-            "backup",
-            instance=self.instance.name,
-            database=self.database.name,
-            name=f"{DATABASE_NAME}-backup",
-            retention_duration=f"{s.backup.retention_days * 86_400}s",
-            spec=gcp.spanner.BackupScheduleSpecArgs(
-                cron_spec=gcp.spanner.BackupScheduleSpecCronSpecArgs(text=s.backup.cron)
-            ),
-            full_backup_spec=gcp.spanner.BackupScheduleFullBackupSpecArgs(),
-            opts=child,
+        self.backup_schedule = backup_schedule(
+            "backup", s.backup, self.instance.name, self.database, self
         )
         self.register_outputs({"instance": self.instance.name, "database": self.database.name})

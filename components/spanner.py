@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from rollout import names
-from rollout.config import BackupSchedule, RegionSpec
+from rollout.config import BackupSchedule, RegionSpec, SpannerAutoscaling
 from rollout.shards import read_ddl
 
 # The cell database's schema; every cell gets the same tables.
@@ -52,16 +52,7 @@ class SpannerInstance(pulumi.ComponentResource):
             config=spec.spanner_config,  # regional-<region>: the region's data residency
             display_name=names.spanner_display_name(spec.short),
             edition=spec.spanner.edition,
-            autoscaling_config=gcp.spanner.InstanceAutoscalingConfigArgs(
-                autoscaling_limits=gcp.spanner.InstanceAutoscalingConfigAutoscalingLimitsArgs(
-                    min_processing_units=scaling.min_processing_units,
-                    max_processing_units=scaling.max_processing_units,
-                ),
-                autoscaling_targets=gcp.spanner.InstanceAutoscalingConfigAutoscalingTargetsArgs(
-                    high_priority_cpu_utilization_percent=scaling.high_priority_cpu_target,
-                    storage_utilization_percent=scaling.storage_target,
-                ),
-            ),
+            autoscaling_config=autoscaling_config(scaling),
             # Each cell database has its own reviewed backup schedule (CellDatabase); the
             # instance-level automatic one would only double the backups.
             default_backup_schedule_type="NONE",
@@ -116,6 +107,22 @@ class CellDatabase(pulumi.ComponentResource):
         backup_schedule(f"{name}-backups", spec.spanner.backup, args.instance, self.database, self)
         self.database_id = self.database.name
         self.register_outputs({"database_id": self.database_id})
+
+
+def autoscaling_config(
+    scaling: SpannerAutoscaling,
+) -> gcp.spanner.InstanceAutoscalingConfigArgs:
+    """Processing units between the configured limits, steered by CPU and storage targets."""
+    return gcp.spanner.InstanceAutoscalingConfigArgs(
+        autoscaling_limits=gcp.spanner.InstanceAutoscalingConfigAutoscalingLimitsArgs(
+            min_processing_units=scaling.min_processing_units,
+            max_processing_units=scaling.max_processing_units,
+        ),
+        autoscaling_targets=gcp.spanner.InstanceAutoscalingConfigAutoscalingTargetsArgs(
+            high_priority_cpu_utilization_percent=scaling.high_priority_cpu_target,
+            storage_utilization_percent=scaling.storage_target,
+        ),
+    )
 
 
 def backup_schedule(
