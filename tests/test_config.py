@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,8 @@ from rollout.errors import InputError
 from rollout.yamlfile import MAX_NODES, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY = ["Pulumi.yaml", "regions", "stacks", "locales", "schema"]
 
 
-@pytest.fixture
-def proj(tmp_path: Path) -> Path:
-    """A throwaway copy of the project's YAML to break."""
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
-        elif src.exists():
-            shutil.copy(src, tmp_path / name)
-    return tmp_path
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -155,19 +143,19 @@ def test_small_aliases_are_fine() -> None:
     assert doc.data == {"a": [1, 2], "b": [1, 2]}
 
 
-def test_non_utf8_bytes_name_line_and_column(proj: Path) -> None:
-    path = proj / "regions" / "europe-west2.yaml"
+def test_non_utf8_bytes_name_line_and_column(project_copy: Path) -> None:
+    path = project_copy / "regions" / "europe-west2.yaml"
     path.write_bytes(path.read_bytes().replace(b"london", b"l\xf6ndon"))
-    [line] = [e for e in errors_of(proj) if "europe-west2" in e]
+    [line] = [e for e in errors_of(project_copy) if "europe-west2" in e]
     assert "regions/europe-west2.yaml:" in line and "0xf6 that is not UTF-8" in line
 
 
 # ---- model-level mistakes -------------------------------------------------------------------
 
 
-def test_unknown_key_suggests_the_close_match(proj: Path) -> None:
-    edit(proj / "regions/europe-west2.yaml", "    cidr: 10.16.128.0/17", "    cdir: 10.16.128.0/17")
-    errs = errors_of(proj)
+def test_unknown_key_suggests_the_close_match(project_copy: Path) -> None:
+    edit(project_copy / "regions/europe-west2.yaml", "    cidr: 10.16.128.0/17", "    cdir: 10.16.128.0/17")
+    errs = errors_of(project_copy)
     assert any(
         e.startswith(
             "regions/europe-west2.yaml:16:5: cells.eu-2.cdir: "
@@ -177,96 +165,96 @@ def test_unknown_key_suggests_the_close_match(proj: Path) -> None:
     ), errs
 
 
-def test_wrong_type_names_file_key_found_and_accepted(proj: Path) -> None:
-    edit(proj / "regions/defaults.yaml", "disk_size_gb: 100", "disk_size_gb: lots")
-    [err] = errors_of(proj)
+def test_wrong_type_names_file_key_found_and_accepted(project_copy: Path) -> None:
+    edit(project_copy / "regions/defaults.yaml", "disk_size_gb: 100", "disk_size_gb: lots")
+    [err] = errors_of(project_copy)
     assert err.startswith("regions/defaults.yaml:")
     assert "cluster.disk_size_gb: found 'lots': Input should be a valid integer" in err
 
 
-def test_stack_override_error_points_into_the_stack_file(proj: Path) -> None:
-    edit(proj / "stacks/Pulumi.eu.yaml", "max_nodes_per_zone: 6", "max_nodes_per_zone: 0")
-    [err] = errors_of(proj)
+def test_stack_override_error_points_into_the_stack_file(project_copy: Path) -> None:
+    edit(project_copy / "stacks/Pulumi.eu.yaml", "max_nodes_per_zone: 6", "max_nodes_per_zone: 0")
+    [err] = errors_of(project_copy)
     assert err.startswith(
         "stacks/Pulumi.eu.yaml:10:7: config.demobank:overrides.cluster.max_nodes_per_zone"
     )
 
 
-def test_kafka_memory_per_vcpu_is_checked(proj: Path) -> None:
-    edit(proj / "regions/defaults.yaml", "memory_gib: 12", "memory_gib: 40")
-    errs = errors_of(proj)
+def test_kafka_memory_per_vcpu_is_checked(project_copy: Path) -> None:
+    edit(project_copy / "regions/defaults.yaml", "memory_gib: 12", "memory_gib: 40")
+    errs = errors_of(project_copy)
     assert any(
         "Managed Kafka needs 1-8 GiB per vCPU" in e and e.startswith("regions/defaults.yaml")
         for e in errs
     )
 
 
-def test_overlapping_cells_are_named(proj: Path) -> None:
-    edit(proj / "regions/europe-west2.yaml", "cidr: 10.16.128.0/17", "cidr: 10.16.0.0/17")
-    [err] = errors_of(proj)
+def test_overlapping_cells_are_named(project_copy: Path) -> None:
+    edit(project_copy / "regions/europe-west2.yaml", "cidr: 10.16.128.0/17", "cidr: 10.16.0.0/17")
+    [err] = errors_of(project_copy)
     assert err == (
         "regions/europe-west2.yaml:16:5: cells.eu-2.cidr: 10.16.0.0/17 overlaps cells.eu-1.cidr "
         "(10.16.0.0/17); give each cell its own range inside network.cidr 10.16.0.0/12"
     )
 
 
-def test_cell_outside_region_range(proj: Path) -> None:
-    edit(proj / "regions/europe-west2.yaml", "cidr: 10.16.128.0/17", "cidr: 10.48.0.0/17")
-    [err] = errors_of(proj)
+def test_cell_outside_region_range(project_copy: Path) -> None:
+    edit(project_copy / "regions/europe-west2.yaml", "cidr: 10.16.128.0/17", "cidr: 10.48.0.0/17")
+    [err] = errors_of(project_copy)
     assert "cells.eu-2.cidr: 10.48.0.0/17 is outside network.cidr 10.16.0.0/12" in err
 
 
-def test_region_ranges_may_not_overlap(proj: Path) -> None:
-    edit(proj / "regions/asia-southeast1.yaml", "cidr: 10.32.0.0/12", "cidr: 10.16.0.0/12")
-    errs = errors_of(proj)
+def test_region_ranges_may_not_overlap(project_copy: Path) -> None:
+    edit(project_copy / "regions/asia-southeast1.yaml", "cidr: 10.32.0.0/12", "cidr: 10.16.0.0/12")
+    errs = errors_of(project_copy)
     assert any("network.cidr: 10.16.0.0/12 overlaps the network of" in e for e in errs), errs
 
 
-def test_cell_names_are_unique_across_regions(proj: Path) -> None:
-    edit(proj / "regions/asia-southeast1.yaml", "  apac-2:", "  eu-1:")
-    errs = errors_of(proj)
+def test_cell_names_are_unique_across_regions(project_copy: Path) -> None:
+    edit(project_copy / "regions/asia-southeast1.yaml", "  apac-2:", "  eu-1:")
+    errs = errors_of(project_copy)
     assert any("cell name 'eu-1' is also used by region" in e for e in errs), errs
 
 
-def test_region_name_must_be_real(proj: Path) -> None:
-    (proj / "regions/europe-west2.yaml").rename(proj / "regions/europe-wets2.yaml")
-    edit(proj / "regions/europe-wets2.yaml", "region: europe-west2", "region: europe-wets2")
+def test_region_name_must_be_real(project_copy: Path) -> None:
+    (project_copy / "regions/europe-west2.yaml").rename(project_copy / "regions/europe-wets2.yaml")
+    edit(project_copy / "regions/europe-wets2.yaml", "region: europe-west2", "region: europe-wets2")
     edit(
-        proj / "stacks/Pulumi.eu.yaml",
+        project_copy / "stacks/Pulumi.eu.yaml",
         "demobank:region: europe-west2",
         "demobank:region: europe-wets2",
     )
-    errs = errors_of(proj)
+    errs = errors_of(project_copy)
     assert any(
         "region: found 'europe-wets2': not a GCP region; did you mean 'europe-west2'?" in e
         for e in errs
     )
 
 
-def test_stack_must_name_an_existing_region_file(proj: Path) -> None:
+def test_stack_must_name_an_existing_region_file(project_copy: Path) -> None:
     edit(
-        proj / "stacks/Pulumi.apac.yaml",
+        project_copy / "stacks/Pulumi.apac.yaml",
         "demobank:region: asia-southeast1",
         "demobank:region: asia-east9",
     )
-    [err] = errors_of(proj)
+    [err] = errors_of(project_copy)
     assert err.startswith(
         "stacks/Pulumi.apac.yaml:7:3: config.demobank:region: "
         "found 'asia-east9': no file regions/asia-east9.yaml"
     )
 
 
-def test_plain_text_token_in_stack_file_is_refused(proj: Path) -> None:
-    with (proj / "stacks/Pulumi.global.yaml").open("a") as f:
+def test_plain_text_token_in_stack_file_is_refused(project_copy: Path) -> None:
+    with (project_copy / "stacks/Pulumi.global.yaml").open("a") as f:
         # an obviously fake token, built here so no committed line looks like a real one
         f.write(f"  cloudflare:apiToken: {'fake' * 10}\n")
-    [err] = errors_of(proj)
+    [err] = errors_of(project_copy)
     assert "config.cloudflare:apiToken: found a plain-text token" in err
 
 
-def test_authorized_network_never_the_internet(proj: Path) -> None:
-    edit(proj / "regions/defaults.yaml", "corp-vpn: 10.200.0.0/16", "corp-vpn: 0.0.0.0/0")
-    [err] = errors_of(proj)
+def test_authorized_network_never_the_internet(project_copy: Path) -> None:
+    edit(project_copy / "regions/defaults.yaml", "corp-vpn: 10.200.0.0/16", "corp-vpn: 0.0.0.0/0")
+    [err] = errors_of(project_copy)
     assert (
         "cluster.authorized_networks.corp-vpn: found '0.0.0.0/0': 0.0.0.0/0 is never accepted"
         in err
@@ -277,13 +265,13 @@ def test_authorized_network_never_the_internet(proj: Path) -> None:
 
 
 def test_validate_exit_codes_and_no_traceback(
-    proj: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(proj)
+    monkeypatch.chdir(project_copy)
     assert cli.main(["validate"]) == 0
     assert capsys.readouterr().out.startswith("ok:")
     edit(
-        proj / "regions/defaults.yaml",
+        project_copy / "regions/defaults.yaml",
         "owner: platform-engineering",
         "owner: platform-engineering\n  ownr: x",
     )

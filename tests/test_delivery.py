@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -71,22 +70,16 @@ def test_shard_maps_are_published_as_immutable_versions(plans: dict[str, Plan]) 
         assert json.loads(content)["version"] in name
 
 
-@pytest.fixture
-def proj(tmp_path: Path) -> Path:
-    for name in ["Pulumi.yaml", "regions", "stacks", "locales", "schema"]:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
-    return tmp_path
 
 
 def test_go_live_gate_blocks_a_region_with_an_incomplete_locale(
-    proj: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = proj / "locales" / "pl-PL" / "payments.yaml"
+    path = project_copy / "locales" / "pl-PL" / "payments.yaml"
     text = path.read_text()
     assert "state: reviewed" in text
     path.write_text(text.replace("state: reviewed", "state: translated", 1))
-    monkeypatch.chdir(proj)
+    monkeypatch.chdir(project_copy)
     assert cli.main(["validate"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -100,13 +93,13 @@ def test_go_live_gate_blocks_a_region_with_an_incomplete_locale(
 
 
 def test_validate_rejects_a_shard_table_with_a_gap(
-    proj: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = proj / "regions" / "shards" / "europe-west2.yaml"
+    path = project_copy / "regions" / "shards" / "europe-west2.yaml"
     text = path.read_text()
     assert '"512-1023"' in text
     path.write_text(text.replace('"512-1023"', '"520-1023"'))
-    monkeypatch.chdir(proj)
+    monkeypatch.chdir(project_copy)
     assert cli.main(["validate"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("regions/shards/europe-west2.yaml")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,10 +242,8 @@ def test_failover_fails_on_a_single_pool_route(project: Project) -> None:
     assert check_failover(steering, project_pools(project)) == [BROKEN_LINE]
 
 
-def test_failover_problem_is_positioned_in_the_file(tmp_path: Path) -> None:
-    for part in ("Pulumi.yaml", "regions", "stacks"):
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
+def test_failover_problem_is_positioned_in_the_file(project_copy: Path) -> None:
+    tmp_path = project_copy
     path = tmp_path / "regions" / "global.yaml"
     text = path.read_text()
     text = text.replace("      WEU: [eu, home]", "      WEU: [eu]")
