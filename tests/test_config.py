@@ -15,8 +15,6 @@ from rollout.yamlfile import MAX_NODES, parse_text
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
-
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
@@ -154,7 +152,11 @@ def test_non_utf8_bytes_name_line_and_column(project_copy: Path) -> None:
 
 
 def test_unknown_key_suggests_the_close_match(project_copy: Path) -> None:
-    edit(project_copy / "regions/europe-west2.yaml", "    cidr: 10.16.128.0/17", "    cdir: 10.16.128.0/17")
+    edit(
+        project_copy / "regions/europe-west2.yaml",
+        "    cidr: 10.16.128.0/17",
+        "    cdir: 10.16.128.0/17",
+    )
     errs = errors_of(project_copy)
     assert any(
         e.startswith(

@@ -70,8 +70,6 @@ def test_shard_maps_are_published_as_immutable_versions(plans: dict[str, Plan]) 
         assert json.loads(content)["version"] in name
 
 
-
-
 def test_go_live_gate_blocks_a_region_with_an_incomplete_locale(
     project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
