@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
@@ -253,8 +254,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == STACK_TYPE:
             self.recorded.append(Resource(inputs={}, **common))
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        pulumi_mocks._ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        inputs, plain = _deserialize(request.object)
         resource_args = pulumi.runtime.MockResourceArgs(
             typ=request.type,
             name=request.name,
@@ -264,16 +264,80 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=request.custom or False,
         )
         id_, state = self.mocks.new_resource(resource_args)
-        obj_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+        obj_proto = _serialize(state)
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         secrets: list[str] = []
-        plain = _plain(inputs, secrets)
-        self.recorded.append(Resource(inputs=plain, secrets=secrets, outputs=state, **common))
+        if not plain:
+            inputs = _plain(inputs, secrets)
+        self.recorded.append(Resource(inputs=inputs, secrets=secrets, outputs=state, **common))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
 
 SECRET_SIG_KEY = rpc._special_sig_key
 SECRET_SIG = rpc._special_secret_sig
+
+
+# The SDK's own (de)serialisers dispatch on every value (assets, archives, resource references,
+# secrets, unknowns, input types) and serialise through a coroutine per value; in the monitor
+# thread that means an event loop run per registration. Almost every registration is plain JSON
+# data, for which protobuf's Struct does the same conversion directly: that is the fast path
+# below. Anything else (a signature key, an unknown, a non-JSON value) goes to the SDK's code.
+# tests/test_engine.py checks both paths give identical results for every registration of the
+# shipped stacks.
+
+
+class _NotPlain(Exception):
+    """The fast path met a value only the SDK's (de)serialiser knows how to handle."""
+
+
+def _deserialize(struct: struct_pb2.Struct) -> tuple[dict[str, Any], bool]:
+    """``rpc.deserialize_properties(struct)``, and whether the result is plain JSON data."""
+    try:
+        return _from_struct(struct), True
+    except _NotPlain:
+        pulumi_mocks._ensure_event_loop()
+        return rpc.deserialize_properties(struct), False
+
+
+def _from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    out = {}
+    for key, value in struct.fields.items():
+        item = _from_value(value)
+        if item is not None:  # as the SDK does: a null property does not exist
+            out[key] = item
+    if SECRET_SIG_KEY in out:  # a secret, asset, archive or resource reference
+        raise _NotPlain
+    return out
+
+
+def _from_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        if value.string_value == rpc.UNKNOWN:
+            raise _NotPlain
+        return value.string_value
+    if kind == "struct_value":
+        return _from_struct(value.struct_value)
+    if kind == "list_value":
+        return [_from_value(v) for v in value.list_value.values]
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def _serialize(state: dict[str, Any]) -> struct_pb2.Struct:
+    """``rpc.serialize_properties(state, {})`` for the mocks' outputs."""
+    struct = struct_pb2.Struct()
+    try:
+        if any(v is None for v in state.values()):
+            raise _NotPlain  # the SDK drops null properties; let it
+        struct.update(state)
+    except (_NotPlain, ValueError, TypeError):
+        pulumi_mocks._ensure_event_loop()
+        return pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+    return struct
 
 
 def _plain(value: Any, secrets: list[str] | None = None, path: str = "") -> Any:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 
-from rollout import cli
-from rollout.engine import STACK_TYPE, Plan, load, run_program, save
+from rollout import cli, engine
+from rollout.config import Project
+from rollout.engine import STACK_TYPE, Plan, load, plan_all, run_program, save
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +121,50 @@ def test_plan_json_round_trip(box_plan: Plan, tmp_path: Path) -> None:
     [back] = load(path)
     assert [r.urn for r in back.resources] == [r.urn for r in box_plan.resources]
     assert back.outputs == box_plan.outputs
+
+
+def test_fast_struct_paths_give_what_the_sdk_gives(
+    monkeypatch: pytest.MonkeyPatch, project: Project
+) -> None:
+    """The monitor's protobuf fast paths against the SDK's own (de)serialisers, registration by
+    registration: every shipped stack (plain data) and the box program (a secret: the SDK path)."""
+    paths: Counter[str] = Counter()
+    fast_deserialize, fast_serialize = engine._deserialize, engine._serialize
+
+    def deserialize(struct: Any) -> tuple[dict[str, Any], bool]:
+        inputs, plain = fast_deserialize(struct)
+        pulumi_mocks._ensure_event_loop()
+        expected = rpc.deserialize_properties(struct)
+        assert json.dumps(inputs, sort_keys=True, default=repr) == json.dumps(
+            expected, sort_keys=True, default=repr
+        )
+        paths["plain" if plain else "sdk"] += 1
+        return inputs, plain
+
+    def serialize(state: dict[str, Any]) -> Any:
+        struct = fast_serialize(state)
+        assert struct == pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+        return struct
+
+    monkeypatch.setattr(engine, "_deserialize", deserialize)
+    monkeypatch.setattr(engine, "_serialize", serialize)
+    shipped = plan_all(project)
+    registrations = sum(len(p.resources) - 1 for p in shipped.values())
+    boxed = run_program(
+        _box_program,
+        stack="test",
+        config={"demobank:role": "regional", "demobank:overrides": "{}"},
+        stack_outputs={"eu": {"region": "europe-west2"}},
+    )
+    # Only registrations holding a secret (bucket objects' content; the box's description) need
+    # the SDK's path; everything else is plain data and takes the fast one.
+    with_secrets = sum(1 for p in [*shipped.values(), boxed] for r in p.resources if r.secrets)
+    assert with_secrets >= 2
+    assert paths["sdk"] == with_secrets, paths
+    assert paths["plain"] == registrations + len(boxed.resources) - 1 - with_secrets, paths
+    hushed = boxed.one("gcp:compute/network:Network", "hushed")
+    assert hushed.inputs["description"] == "s3cr3t-value"
+    assert hushed.secrets == ["description"]
 
 
 def test_shipped_plans_build_every_stack(plans: dict[str, Plan]) -> None:
