@@ -12,11 +12,14 @@ process per size (so peak RSS belongs to that size alone):
   inputs, awaited to completion the same way (``wait_for_rpcs``).
 
 Plan and floor run interleaved (plan, floor, floor, plan, ...) after an untimed warm-up (a 1 x 1
-project: imports every provider module the program touches), and the ratio is taken per pair,
-then the median; a shared, noisy machine moves both sides of a pair alike.
+project: imports every provider module the program touches) and an untimed first plan (peak RSS
+is read after it). A sample repeats its side until it lasts ``--min-seconds`` (2 s: a 2x2 plan
+is about one second); the ratio is taken per round, then the median; a shared, noisy machine
+moves both sides of a round alike. ``--bare`` and ``--strict`` add reference floors, reported
+beside the ratio and never part of it.
 
-    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 2 rounds each (~4 min)
-    python bench/plan_scale.py --sizes 2x2,5x10 --repeat 5
+    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 3 rounds each (~6 min)
+    python bench/plan_scale.py --sizes 2x2,5x10 --repeat 5 --strict
     python bench/plan_scale.py --sizes 10x20 --profile out/plan-10x20.html   # pyinstrument
 
 The last line printed is ``worst ratio: X.XX`` (the largest median ratio over the sizes).
@@ -29,6 +32,7 @@ import asyncio
 import gc
 import ipaddress
 import json
+import math
 import os
 import platform
 import resource
@@ -52,6 +56,10 @@ if str(ROOT) not in sys.path:
 DEFAULT_SIZES = "2x2,5x10,10x20"
 TARGET_RATIO = 1.25
 SIDES = ("plan", "floor")
+EXTRA_SIDES = {  # reference floors, reported beside the ratio (never part of it)
+    "bare": "pulumi.CustomResource(type, name, props={}), no SDK classes",
+    "strict": "the floor with the SDK's stack walk skipped, as the engine skips it",
+}
 
 # The real locale lists of the shipped region files; a synthetic region takes one of them.
 LOCALE_SETS = (
@@ -176,7 +184,10 @@ def run_plan(project: Any) -> list[list[tuple[str, bool]]]:
 
 
 def run_floor(
-    stacks: list[list[tuple[str, bool]]], typed: bool = True, pause_gc: bool = True
+    stacks: list[list[tuple[str, bool]]],
+    typed: bool = True,
+    pause_gc: bool = True,
+    skip_trace: bool = False,
 ) -> None:
     """The same resources, bare, under the SDK's plain mocks: one program run per stack.
 
@@ -186,10 +197,12 @@ def run_floor(
     name, props={})``. Components are ``pulumi.ComponentResource(type, name)`` either way.
     ``pause_gc``: the cyclic collector is paused during each program run, and monitor calls go
     through one worker thread, as ``rollout.engine.run_program`` does: like is compared with like.
+    ``skip_trace``: the SDK's per-registration stack walk is skipped, as the engine skips it (off
+    by default: the floor is the SDK as shipped; ``--strict`` reports this variant too).
     """
     for i, resources in enumerate(stacks):
         makers = [_maker(type_, custom, typed) for type_, custom in resources]
-        counts = _floor_stack(f"floor{i}", makers, pause_gc)
+        counts = _floor_stack(f"floor{i}", makers, pause_gc, skip_trace)
         expected = Counter(type_ for type_, _ in resources)
         assert counts == expected, (
             f"floor registered {counts - expected} / missed {expected - counts}"
@@ -228,9 +241,12 @@ def _maker(type_: str, custom: bool, typed: bool) -> Any:
 _MAKERS: dict[tuple[str, bool], Any] = {}
 
 
-def _floor_stack(stack: str, makers: list[Any], pause_gc: bool) -> Counter[str]:
+def _floor_stack(
+    stack: str, makers: list[Any], pause_gc: bool, skip_trace: bool = False
+) -> Counter[str]:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime import resource as sdk_resource
     from pulumi.runtime import settings
     from pulumi.runtime.stack import wait_for_rpcs
 
@@ -251,6 +267,11 @@ def _floor_stack(stack: str, makers: list[Any], pause_gc: bool) -> Counter[str]:
     gc_was_enabled = gc.isenabled()
     if pause_gc:
         gc.disable()
+    saved_stack_trace = sdk_resource._get_stack_trace
+    if skip_trace:
+        from rollout.engine import _no_stack_trace
+
+        sdk_resource._get_stack_trace = _no_stack_trace
     try:
         pulumi.runtime.set_mocks(mocks, project="floor", stack=stack, preview=True, monitor=monitor)
 
@@ -272,6 +293,7 @@ def _floor_stack(stack: str, makers: list[Any], pause_gc: bool) -> Counter[str]:
         asyncio.set_event_loop(None)
         loop.close()
         settings.ROOT.set(None)
+        sdk_resource._get_stack_trace = saved_stack_trace
         if gc_was_enabled:
             gc.enable()
     return Counter(urn.split("::")[2].split("$")[-1] for urn in monitor.resources)
@@ -281,8 +303,15 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def worker(size: str, repeat: int, profile: str | None, bare: bool) -> dict[str, Any]:
-    """One size, in this (fresh) process: warm up, then ``repeat`` interleaved pairs."""
+def worker(
+    size: str, repeat: int, profile: str | None, extra: list[str], min_seconds: float
+) -> dict[str, Any]:
+    """One size, in this (fresh) process: warm up, then ``repeat`` interleaved rounds.
+
+    A sample runs its side ``inner`` times back to back, ``inner`` chosen from an untimed first
+    plan so that a sample lasts at least ``min_seconds``: at 2x2 a single plan is about a second,
+    and one stray collection or scheduler hiccup would otherwise move its ratio by 0.3.
+    """
     import pulumi_cloudflare  # noqa: F401
     import pulumi_gcp  # noqa: F401
 
@@ -301,25 +330,28 @@ def worker(size: str, repeat: int, profile: str | None, bare: bool) -> dict[str,
         project = load_project(dest)
         rss_before = _maxrss_mib()
 
-        stacks: list[list[tuple[str, bool]]] = []  # set by the first plan (rep 0 starts with it)
-        sides = (*SIDES, "bare") if bare else SIDES
+        gc.collect()
+        t0 = time.perf_counter()
+        stacks = run_plan(project)  # untimed: sizes the samples, gives the floor its resources
+        first = time.perf_counter() - t0
+        peak = _maxrss_mib()  # peak RSS is monotonic: read it before any floor has run
+        inner = max(1, math.ceil(min_seconds / first))
+        sides = (*SIDES, *extra)
         times: dict[str, list[float]] = {side: [] for side in sides}
         cpu: dict[str, list[float]] = {side: [] for side in sides}
-        peak = 0.0
         for rep in range(repeat):
             # rotate the order so no side always runs first (or last) in a round
             order = sides[rep % len(sides) :] + sides[: rep % len(sides)]
             for side in order:
                 gc.collect()
                 t0, c0 = time.perf_counter(), time.process_time()
-                if side == "plan":
-                    stacks = run_plan(project)
-                else:
-                    run_floor(stacks, typed=side == "floor")
-                times[side].append(time.perf_counter() - t0)
-                cpu[side].append(time.process_time() - c0)
-                if side == "plan" and not peak:
-                    peak = _maxrss_mib()  # peak RSS is monotonic: read it before any floor here
+                for _ in range(inner):
+                    if side == "plan":
+                        run_plan(project)
+                    else:
+                        run_floor(stacks, typed=side != "bare", skip_trace=side == "strict")
+                times[side].append((time.perf_counter() - t0) / inner)
+                cpu[side].append((time.process_time() - c0) / inner)
 
         if profile:
             from pyinstrument import Profiler
@@ -341,10 +373,14 @@ def worker(size: str, repeat: int, profile: str | None, bare: bool) -> dict[str,
         "resources": sum(len(s) for s in stacks),
         "components": sum(1 for s in stacks for _, custom in s if not custom),
         "types": len({t for s in stacks for t, _ in s}),
+        "inner": inner,
         "times": times,
         "cpu": cpu,
         "ratios": [p / f for p, f in zip(times["plan"], times["floor"], strict=True)],
-        "bare_ratios": [p / f for p, f in zip(times["plan"], times.get("bare", []), strict=False)],
+        **{
+            f"{side}_ratios": [p / f for p, f in zip(times["plan"], times[side], strict=True)]
+            for side in extra
+        },
         "cpu_ratios": [p / f for p, f in zip(cpu["plan"], cpu["floor"], strict=True)],
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak,
@@ -386,7 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default=DEFAULT_SIZES, help=f"REGIONSxCELLS list (default {DEFAULT_SIZES})"
     )
-    parser.add_argument("--repeat", type=int, default=2, help="rounds of plan and floor per size")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of plan and floor per size")
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=2.0,
+        help="a sample repeats its side until it lasts this long (default 2.0)",
+    )
     parser.add_argument(
         "--profile", help="pyinstrument the plan of the (last) size into this file (.html or .txt)"
     )
@@ -396,13 +438,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time a floor of pulumi.CustomResource(type, name, props={}) (no SDK classes)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also time a floor that skips the SDK's stack walk as the engine does",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
+    extra = [side for side in EXTRA_SIDES if getattr(args, side)]
     if args.worker:
-        print(json.dumps(worker(args.worker, args.repeat, args.profile, args.bare)))
+        print(json.dumps(worker(args.worker, args.repeat, args.profile, extra, args.min_seconds)))
         return 0
 
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -410,13 +458,14 @@ def main(argv: list[str] | None = None) -> int:
         parse_size(s)
     print(f"# {machine()}")
     print(
-        f"# {args.repeat} rounds per size (plan and floor{', bare' if args.bare else ''}, order "
-        "rotated), each size in a fresh process; seconds are medians"
+        f"# {args.repeat} rounds per size (plan, floor{''.join(', ' + e for e in extra)}; order "
+        f"rotated; a sample lasts >= {args.min_seconds:g} s), each size in a fresh process; "
+        "seconds are medians per plan"
     )
     print(
         f"{'size':>6} {'resources':>9} {'plan s':>8} {'floor s':>8} {'ratio':>6} "
         f"{'plan ms/res':>11} {'peak RSS MiB':>12}"
-        + (f" {'bare s':>7} {'vs bare':>7}" if args.bare else "")
+        + "".join(f" {e + ' s':>8} {'vs ' + e:>10}" for e in extra)
     )
     results = []
     for n, size in enumerate(sizes):
@@ -427,9 +476,10 @@ def main(argv: list[str] | None = None) -> int:
             size,
             "--repeat",
             str(args.repeat),
+            "--min-seconds",
+            str(args.min_seconds),
         ]
-        if args.bare:
-            cmd.append("--bare")
+        cmd += [f"--{e}" for e in extra]
         if args.profile and n == len(sizes) - 1:
             cmd += ["--profile", args.profile]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -444,10 +494,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{size:>6} {r['resources']:>9} {med['plan']:>8.2f} {med['floor']:>8.2f} "
             f"{r['ratio']:>6.2f} {1000 * med['plan'] / r['resources']:>11.2f} "
             f"{r['peak_rss_mib']:>12.0f}"
-            + (
-                f" {med['bare']:>7.2f} {statistics.median(r['bare_ratios']):>7.2f}"
-                if args.bare
-                else ""
+            + "".join(
+                f" {med[e]:>8.2f} {statistics.median(r[e + '_ratios']):>10.2f}" for e in extra
             ),
             flush=True,
         )
@@ -457,8 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "# floor: the same types through their SDK classes, required args only, GC paused as "
         "the engine does; ratio: median of per-round plan/floor "
-        f"(target <= {TARGET_RATIO})"
-        + ("; bare: pulumi.CustomResource(type, name, props={})" if args.bare else "")
+        f"(target <= {TARGET_RATIO})" + "".join(f"; {e}: {EXTRA_SIDES[e]}" for e in extra)
     )
     print(f"worst ratio: {max(r['ratio'] for r in results):.2f}")
     return 0
