@@ -142,10 +142,24 @@ class Cluster(pulumi.ComponentResource):
                 services_secondary_range_name=args.services_range,
             ),
             # The default pool is deleted right after creation; nodes come only from the
-            # node pool below, with the dedicated service account. No node_config here: it
-            # would describe the throwaway default pool and fight the node pool.
+            # node pool below. Until then its nodes run, so they get the same identity and
+            # hardening (without a node_config they would run as the Compute Engine default
+            # account, Editor on the project). GKE reports node_config from the pool that
+            # remains, so later differences are ignored (opts below), as safer-cluster does.
             remove_default_node_pool=True,
             initial_node_count=1,
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                image_type="COS_CONTAINERD",
+                service_account=self.node_account.email,
+                oauth_scopes=OAUTH_SCOPES,
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"
+                ),
+                metadata={"disable-legacy-endpoints": "true"},
+            ),
             # Private nodes and a private control-plane endpoint: nothing of the cluster has
             # a public address.
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
@@ -213,7 +227,9 @@ class Cluster(pulumi.ComponentResource):
             resource_labels=args.labels,
             # The cluster runs a cell's workload: a destroy or replace must be deliberate.
             deletion_protection=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[key_grant], ignore_changes=["nodeConfig"]
+            ),
         )
 
         # --- nodes --------------------------------------------------------------------------

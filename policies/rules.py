@@ -301,12 +301,11 @@ def gke_no_default_service_account(type_: str, props: Mapping[str, Any], ctx: Ct
         return _service_account(props.get("nodeConfig"), "nodeConfig")
     if props.get("nodeConfig"):
         return _service_account(props["nodeConfig"], "nodeConfig")
-    if props.get("removeDefaultNodePool") is not True:
-        return [
-            "the default node pool runs as the Compute Engine default account; "
-            "set removeDefaultNodePool or nodeConfig.serviceAccount"
-        ]
-    return []
+    # removeDefaultNodePool does not help: the default pool's nodes run until it is removed.
+    return [
+        "the default node pool runs as the Compute Engine default account (even when "
+        "removeDefaultNodePool deletes it after creation); set nodeConfig.serviceAccount"
+    ]
 
 
 @rule("gke-deletion-protection", "GKE clusters carry deletion protection", [GKE_CLUSTER])

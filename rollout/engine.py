@@ -3,8 +3,9 @@
 ``pulumi up`` and this engine run the same ``rollout.program.build``; only the resource monitor
 differs. Ours is the SDK's ``MockMonitor`` with one addition: every registration (components
 included) is recorded with its URN, type, name, parent, inputs, dependencies, protect and
-retain-on-delete flags. Mocked resources get plausible ids and outputs (addresses, emails,
-names) so that code depending on them runs as it would in a preview.
+retain-on-delete flags, and the properties whose changes it ignores. Mocked resources get
+plausible ids and outputs (addresses, emails, names) so that code depending on them runs as it
+would in a preview.
 
 Config reaches the program as the CLI would give it: the stack file's ``config`` map, objects
 as JSON text, through ``pulumi.runtime.set_all_config``. A ``pulumi.StackReference`` resolves
@@ -55,6 +56,8 @@ class Resource:
     protect: bool
     retain_on_delete: bool
     custom: bool
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input properties whose changes the engine ignores (``ignore_changes``)."""
     secrets: list[str] = field(default_factory=list)
     """Key paths of inputs that were secret; redacted when the plan is saved."""
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -142,6 +145,7 @@ class Plan:
                     "dependencies": r.dependencies,
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,
+                    "ignoreChanges": r.ignore_changes,
                     "custom": r.custom,
                 }
                 for r in self.resources
@@ -161,6 +165,7 @@ class Plan:
                 dependencies=list(r.get("dependencies") or []),
                 protect=bool(r.get("protect")),
                 retain_on_delete=bool(r.get("retainOnDelete")),
+                ignore_changes=list(r.get("ignoreChanges") or []),
                 custom=bool(r.get("custom", True)),
                 secrets=list(r.get("secrets") or []),
             )
@@ -249,6 +254,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "dependencies": sorted(set(request.dependencies)),
             "protect": bool(request.protect),
             "retain_on_delete": bool(request.retainOnDelete),
+            "ignore_changes": list(request.ignoreChanges),
             "custom": bool(request.custom),
         }
         if request.type == STACK_TYPE:

@@ -78,6 +78,7 @@ def inventory_mismatches(plan: Plan, golden: dict[str, Any]) -> list[str]:
                 "inputs": r.inputs,
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
+                "ignoreChanges": r.ignore_changes,
             }
             problems += [
                 f"values.{key} ({r.urn}): {m}" for m in subset_mismatches(expected, actual)
@@ -110,7 +111,12 @@ def regenerate(plan: Plan) -> None:
         if not matches:
             continue
         r = matches[0]
-        actual = {"inputs": r.inputs, "protect": r.protect, "retainOnDelete": r.retain_on_delete}
+        actual = {
+            "inputs": r.inputs,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "ignoreChanges": r.ignore_changes,
+        }
         values[key] = _refresh(expected, actual)
     data = {"counts": plan.counts(), "values": values, "outputs": plan.outputs}
     header = (

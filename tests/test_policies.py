@@ -49,6 +49,10 @@ def cluster() -> dict[str, Any]:
         "deletionProtection": True,
         "resourceLabels": {**LABELS, "cell": "eu-1"},
         "removeDefaultNodePool": True,
+        "nodeConfig": {
+            "serviceAccount": "dbk-euw2-eu-1-node@demobank-eu.iam.gserviceaccount.com",
+            "shieldedInstanceConfig": {"enableSecureBoot": True},
+        },
     }
 
 
@@ -232,9 +236,23 @@ CASES: list[tuple[str, str, dict[str, Any], Ctx, str | None]] = [
     (
         "gke-no-default-service-account",
         R.GKE_CLUSTER,
-        changed(cluster(), "removeDefaultNodePool", ...),
+        changed(cluster(), "nodeConfig", ...),  # removeDefaultNodePool alone is not enough
         EU,
         "the default node pool runs as the Compute Engine default account",
+    ),
+    (
+        "gke-no-default-service-account",
+        R.GKE_CLUSTER,
+        changed(cluster(), "nodeConfig.serviceAccount", "default"),
+        EU,
+        "nodeConfig.serviceAccount 'default' is the Compute Engine default account",
+    ),
+    (
+        "gke-shielded-nodes",
+        R.GKE_CLUSTER,
+        changed(cluster(), "nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
+        EU,
+        "nodeConfig.shieldedInstanceConfig.enableSecureBoot must be true",
     ),
     ("gke-deletion-protection", R.GKE_CLUSTER, cluster(), EU, None),
     (

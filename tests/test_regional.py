@@ -324,9 +324,19 @@ def test_hardening_never_uses_public_control_plane_or_default_identity(
         for r in plans[stack].of_type("gcp:container/cluster:Cluster"):
             blocks = r.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
             assert blocks and all(not b["cidrBlock"].endswith("/0") for b in blocks)
-            assert "nodeConfig" not in r.inputs and "nodePools" not in r.inputs
+            assert "nodePools" not in r.inputs
             assert "networkPolicy" not in r.inputs  # built into Dataplane V2
-        for r in plans[stack].of_type("gcp:container/nodePool:NodePool"):
+        pools = {p.parent: p for p in plans[stack].of_type("gcp:container/nodePool:NodePool")}
+        for r in plans[stack].of_type("gcp:container/cluster:Cluster"):
+            # the throwaway default pool runs as the cell's node account, like the real pool,
+            # and GKE's later report of node_config does not count as a change
+            default_pool = r.inputs["nodeConfig"]
+            pool = pools[r.parent].inputs["nodeConfig"]
+            assert default_pool["serviceAccount"] == pool["serviceAccount"]
+            assert default_pool["shieldedInstanceConfig"]["enableSecureBoot"] is True
+            assert default_pool["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+            assert r.ignore_changes == ["nodeConfig"]
+        for r in pools.values():
             sa = r.inputs["nodeConfig"]["serviceAccount"]
             assert "-compute@developer" not in sa and sa.startswith("dbk-"), sa
 
