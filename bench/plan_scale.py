@@ -18,7 +18,7 @@ is about one second); the ratio is taken per round, then the median; a shared, n
 moves both sides of a round alike. ``--bare`` and ``--strict`` add reference floors, reported
 beside the ratio and never part of it.
 
-    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 3 rounds each (~6 min)
+    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 5 rounds each (~9 min)
     python bench/plan_scale.py --sizes 2x2,5x10 --repeat 5 --strict
     python bench/plan_scale.py --sizes 10x20 --profile out/plan-10x20.html   # pyinstrument
 
@@ -422,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default=DEFAULT_SIZES, help=f"REGIONSxCELLS list (default {DEFAULT_SIZES})"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of plan and floor per size")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="rounds of plan and floor per size (default 5)"
+    )
     parser.add_argument(
         "--min-seconds",
         type=float,
