@@ -13,7 +13,7 @@ process per size (so peak RSS belongs to that size alone):
 
 Plan and floor run interleaved (plan, floor, floor, plan, ...) after an untimed warm-up (a 1 x 1
 project: imports every provider module the program touches) and an untimed first plan (peak RSS
-is read after it). A sample repeats its side until it lasts ``--min-seconds`` (2 s: a 2x2 plan
+is read after it). A sample repeats its side until it lasts ``--min-seconds`` (4 s: a 2x2 plan
 is about one second); the ratio is taken per round, then the median; a shared, noisy machine
 moves both sides of a round alike. ``--bare`` and ``--strict`` add reference floors, reported
 beside the ratio and never part of it.
@@ -195,8 +195,9 @@ def run_floor(
     given only its required arguments, so the floor pays what any program using that class
     pays (its output properties, its input translation); otherwise ``pulumi.CustomResource(type,
     name, props={})``. Components are ``pulumi.ComponentResource(type, name)`` either way.
-    ``pause_gc``: the cyclic collector is paused during each program run, and monitor calls go
-    through one worker thread, as ``rollout.engine.run_program`` does: like is compared with like.
+    ``pause_gc``: the cyclic collector is paused during each program run, objects alive before it
+    are frozen, and monitor calls go through one worker thread, as ``rollout.engine.run_program``
+    does: like is compared with like.
     ``skip_trace``: the SDK's per-registration stack walk is skipped, as the engine skips it (off
     by default: the floor is the SDK as shipped; ``--strict`` reports this variant too).
     """
@@ -267,6 +268,8 @@ def _floor_stack(
     gc_was_enabled = gc.isenabled()
     if pause_gc:
         gc.disable()
+        gc.collect(1)  # as the engine does: earlier runs' garbage freed, then the
+        gc.freeze()  # import-time heap hidden from every collection
     saved_stack_trace = sdk_resource._get_stack_trace
     if skip_trace:
         from rollout.engine import _no_stack_trace
@@ -428,8 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-seconds",
         type=float,
-        default=2.0,
-        help="a sample repeats its side until it lasts this long (default 2.0)",
+        default=4.0,
+        help="a sample repeats its side until it lasts this long (default 4.0)",
     )
     parser.add_argument(
         "--profile", help="pyinstrument the plan of the (last) size into this file (.html or .txt)"
