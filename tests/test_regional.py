@@ -332,7 +332,9 @@ def test_hardening_never_uses_public_control_plane_or_default_identity(
             # and GKE's later report of node_config does not count as a change
             default_pool = r.inputs["nodeConfig"]
             pool = pools[r.parent].inputs["nodeConfig"]
-            assert default_pool["serviceAccount"] == pool["serviceAccount"]
+            hardening = ("serviceAccount", "oauthScopes", "imageType", "metadata")
+            hardening += ("shieldedInstanceConfig", "workloadMetadataConfig")
+            assert {k: default_pool[k] for k in hardening} == {k: pool[k] for k in hardening}
             assert default_pool["shieldedInstanceConfig"]["enableSecureBoot"] is True
             assert default_pool["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
             assert r.ignore_changes == ["nodeConfig"]
