@@ -22,8 +22,7 @@ import ipaddress
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await as _sdk_sync_await
 
 from rollout.config import PROJECT_NAME, Project, load_project
 from rollout.errors import InputError
@@ -284,12 +284,11 @@ SECRET_SIG = rpc._special_secret_sig
 
 
 # The SDK's own (de)serialisers dispatch on every value (assets, archives, resource references,
-# secrets, unknowns, input types) and serialise through a coroutine per value; in the monitor
-# thread that means an event loop run per registration. Almost every registration is plain JSON
-# data, for which protobuf's Struct does the same conversion directly: that is the fast path
-# below. Anything else (a signature key, an unknown, a non-JSON value) goes to the SDK's code.
-# tests/test_engine.py checks both paths give identical results for every registration of the
-# shipped stacks.
+# secrets, unknowns, input types) and serialise through a coroutine per value. Almost every
+# registration is plain JSON data, for which protobuf's Struct does the same conversion
+# directly: that is the fast path below. Anything else (a signature key, an unknown, a non-JSON
+# value) goes to the SDK's code. tests/test_engine.py checks both paths give identical results
+# for every registration of the shipped stacks.
 
 
 class _NotPlain(Exception):
@@ -341,9 +340,50 @@ def _serialize(state: dict[str, Any]) -> struct_pb2.Struct:
             raise _NotPlain  # the SDK drops null properties; let it
         struct.update(state)
     except (_NotPlain, ValueError, TypeError):
-        pulumi_mocks._ensure_event_loop()
-        return pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+        return _drive(rpc.serialize_properties(state, {}))
     return struct
+
+
+def _drive(awaitable: Awaitable[Any]) -> Any:
+    """Run a coroutine that never waits to its end, here; the mock monitor's ``_sync_await``.
+
+    Monitor calls run inline on the program's event loop (:class:`_InlineLoop`), where the SDK's
+    ``_sync_await`` would pump that same running loop re-entrantly: other registrations would
+    run inside this one, each a few frames deeper. What the monitor serialises (mocked state,
+    call results) is plain data, held by no future, so its coroutine finishes on the first
+    step without the loop.
+    """
+    if not asyncio.iscoroutine(awaitable):
+        return _sdk_sync_await(awaitable)
+    try:
+        awaitable.send(None)
+    except StopIteration as done:
+        return done.value
+    awaitable.close()
+    raise RuntimeError(
+        "offline engine: a mocked value had to wait on a future while it was serialised; "
+        "mocks must return plain data (str, number, bool, list, dict), not Outputs"
+    )
+
+
+class _InlineLoop(asyncio.SelectorEventLoop):
+    """An event loop that runs ``run_in_executor`` work inline, at once.
+
+    The SDK sends each monitor call (register, invoke, read) through the loop's executor: a
+    real monitor is a gRPC server and its calls block. Ours is in-process and quick. In a worker
+    thread each call paid two GIL hand-offs and a self-pipe wake-up (about 14% of a plan);
+    inline, the calls run in the order the program issues them, so the plan's order is the same
+    on every run, as it was with one worker. An exception is the future's, as in the executor;
+    KeyboardInterrupt and SystemExit stop the plan.
+    """
+
+    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+        future = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except Exception as exc:  # noqa: BLE001 (handed to whoever awaits the call)
+            future.set_exception(exc)
+        return future
 
 
 def _plain(value: Any, secrets: list[str] | None = None, path: str = "") -> Any:
@@ -439,11 +479,7 @@ def run_program(
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     mocks = PlanMocks(project_id, stack_outputs or {})
     monitor = RecordingMonitor(mocks)
-    loop = asyncio.new_event_loop()
-    # The SDK sends every monitor call through the loop's default executor. With one worker the
-    # calls run in the order the program issues them, so the plan's order is the same on every
-    # run (with several, threads race and siblings swap places); the GIL left nothing to gain.
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor"))
+    loop = _InlineLoop()  # monitor calls run inline: see the class
     asyncio.set_event_loop(loop)
     # The SDK makes tens of container objects per registration (an Output, its future and task
     # per output property), all alive until the program ends; the cyclic collector would walk
@@ -463,6 +499,10 @@ def run_program(
     # Offline nobody reads them, and the walk grows with component nesting: skip it here only.
     saved_stack_trace = sdk_resource._get_stack_trace
     sdk_resource._get_stack_trace = _no_stack_trace
+    # The SDK's MockMonitor (Invoke, ReadResource) serialises results with _sync_await, which
+    # would pump the running loop re-entrantly now that monitor calls run inline: see _drive.
+    saved_sync_await = pulumi_mocks._sync_await
+    pulumi_mocks._sync_await = _drive
     try:
         pulumi.runtime.set_mocks(
             mocks,
@@ -488,6 +528,7 @@ def run_program(
         _close_loop(loop)
         settings.ROOT.set(None)
         sdk_resource._get_stack_trace = saved_stack_trace
+        pulumi_mocks._sync_await = saved_sync_await
         if gc_was_enabled:
             gc.enable()
     return Plan(
@@ -501,8 +542,9 @@ def run_program(
 def _tree_order(resources: list[Resource]) -> list[Resource]:
     """Parents before children, siblings by (type, name): the same order on every run.
 
-    The SDK registers a resource once its inputs resolve, and resolution interleaves with the
-    monitor thread, so raw registration order can differ between two runs of one program.
+    The SDK registers a resource once its inputs resolve, so raw registration order follows
+    when each resource's inputs resolved, not the program's text: a change to one input's
+    dependencies would reorder unrelated resources in a plan diff.
     """
     children: dict[str | None, list[Resource]] = {}
     for r in resources:
@@ -534,7 +576,6 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.run_until_complete(loop.shutdown_default_executor())  # join the monitor thread
     asyncio.set_event_loop(None)
     loop.close()
 

@@ -168,6 +168,70 @@ def test_fast_struct_paths_give_what_the_sdk_gives(
     assert hushed.secrets == ["description"]
 
 
+def _depth() -> int:
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _many_secrets_program() -> None:
+    import pulumi_gcp as gcp
+
+    for i in range(300):  # secrets and invokes: the mock monitor's paths through _sync_await
+        project = gcp.organizations.get_project_output()
+        gcp.compute.Network(
+            f"n{i}", description=pulumi.Output.secret(f"s{i}"), project=project.project_id
+        )
+    pulumi.export("project", project.project_id)
+
+
+def test_monitor_calls_run_inline_on_the_program_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Monitor calls run inline on the program's loop (no worker thread), and the mock
+    monitor's serialiser no longer pumps that running loop: registrations never nest, however
+    many secrets or invokes the program has."""
+    import threading
+
+    seen: list[tuple[int, int]] = []
+    register = engine.RecordingMonitor.RegisterResource
+
+    def recording(self: engine.RecordingMonitor, request: Any) -> Any:
+        seen.append((threading.get_ident(), _depth()))
+        return register(self, request)
+
+    def invoking(self: engine.RecordingMonitor, request: Any) -> Any:
+        seen.append((threading.get_ident(), _depth()))
+        return invoke(self, request)
+
+    invoke = engine.RecordingMonitor.Invoke
+    monkeypatch.setattr(engine.RecordingMonitor, "RegisterResource", recording)
+    monkeypatch.setattr(engine.RecordingMonitor, "Invoke", invoking)
+    threads = threading.active_count()
+    plan = run_program(_many_secrets_program, stack="test", config={}, project_id="p-1")
+    assert threading.active_count() == threads
+    assert {ident for ident, _ in seen} == {threading.get_ident()}
+    depths = [depth for _, depth in seen]
+    assert max(depths) - min(depths) < 10, (min(depths), max(depths))
+    assert len(seen) == 1 + 300 + 300  # the stack, the networks, the invokes
+    assert len(plan.of_type("gcp:compute/network:Network")) == 300
+    assert plan.one("gcp:compute/network:Network", "n7").secrets == ["description"]
+    assert plan.outputs["project"] == "p-1"
+
+
+def test_drive_refuses_a_mocked_value_that_waits() -> None:
+    import asyncio
+
+    async def waits() -> None:
+        await asyncio.sleep(0)
+
+    async def plain() -> int:
+        return 7
+
+    assert engine._drive(plain()) == 7
+    with pytest.raises(RuntimeError, match="mocks must return plain data"):
+        engine._drive(waits())
+
+
 def test_repeated_runs_do_not_grow_the_frozen_heap(project: Project) -> None:
     """run_program freezes the heap (so collections skip the SDKs' million objects); garbage
     frozen with it would never be freed. Planning the same stack again must not grow it."""
