@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout import cli
+from rollout import cli, yamlfile
 from rollout.config import Project, StackConfig, carve, json_schemas, load_project
 from rollout.errors import InputError
 from rollout.yamlfile import MAX_NODES, parse_text
@@ -284,3 +284,22 @@ def test_validate_exit_codes_and_no_traceback(
         "regions/defaults.yaml:6:3: labels.ownr: unknown key 'ownr'; did you mean 'owner'? "
         "accepted keys: owner, cost_center"
     )
+
+
+def test_libyaml_and_python_parsers_read_every_shipped_file_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """yamlfile composes with libyaml when it is there (it is, with PyYAML's wheels); the data
+    and every key path's line and column must be what the Python parser gives."""
+    import yaml
+
+    assert yamlfile._FAST_LOADER is yaml.CSafeLoader
+    files = sorted(
+        p for folder in ("regions", "stacks", "locales") for p in (ROOT / folder).rglob("*.yaml")
+    )
+    assert len(files) > 20
+    fast = [yamlfile.read(p, ROOT) for p in files]
+    monkeypatch.setattr(yamlfile, "_FAST_LOADER", yaml.SafeLoader)
+    for path, doc in zip(files, fast, strict=True):
+        slow = yamlfile.read(path, ROOT)
+        assert (doc.data, doc.positions) == (slow.data, slow.positions), path
