@@ -232,6 +232,14 @@ def test_drive_refuses_a_mocked_value_that_waits() -> None:
         engine._drive(waits())
 
 
+def test_a_run_frees_its_own_garbage(project: Project) -> None:
+    """The collection that follows a run frees everything the SDK made for it: nothing is left
+    for whatever runs next (a benchmark's floor, the next stack) to collect and pay for."""
+    plan_stack("eu", project)
+    leftover = gc.collect(1)
+    assert leftover < 100, leftover  # 4,708 when the SDK's settings still held the monitor
+
+
 def test_repeated_runs_do_not_grow_the_frozen_heap(project: Project) -> None:
     """run_program freezes the heap (so collections skip the SDKs' million objects); garbage
     frozen with it would never be freed. Planning the same stack again must not grow it."""
