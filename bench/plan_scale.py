@@ -11,12 +11,13 @@ process per size (so peak RSS belongs to that size alone):
   registered bare under the SDK's plain ``MockMonitor`` and a trivial ``Mocks`` that returns
   inputs, awaited to completion the same way (``wait_for_rpcs``).
 
-Plan and floor run interleaved (plan, floor, floor, plan, ...) after an untimed warm-up (a 1 x 1
-project: imports every provider module the program touches) and an untimed first plan (peak RSS
-is read after it). A sample repeats its side until it lasts ``--min-seconds`` (4 s: a 2x2 plan
-is about one second); the ratio is taken per round, then the median; a shared, noisy machine
-moves both sides of a round alike. ``--bare`` and ``--strict`` add reference floors, reported
-beside the ratio and never part of it.
+After an untimed warm-up (a 1 x 1 project: imports every provider module the program touches)
+and an untimed first plan (peak RSS is read after it), plan and floor alternate stack by stack
+(plan r0, floor r0, plan r1, floor r1, ...; the order flips every round), so that a shared,
+drifting machine moves both sides of a comparison alike. A round covers the project as many
+times as it takes to last ``--min-seconds`` (4 s) per side; the ratio is taken per round, then
+the median. ``--bare`` and ``--strict`` add reference floors, reported beside the ratio and
+never part of it.
 
     python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 5 rounds each (~9 min)
     python bench/plan_scale.py --sizes 2x2,5x10 --repeat 5 --strict
@@ -58,7 +59,7 @@ TARGET_RATIO = 1.25
 SIDES = ("plan", "floor")
 EXTRA_SIDES = {  # reference floors, reported beside the ratio (never part of it)
     "bare": "pulumi.CustomResource(type, name, props={}), no SDK classes",
-    "strict": "the floor with the SDK's stack walk skipped, as the engine skips it",
+    "strict": "the floor with the engine's own savings: no stack walk, monitor calls inline",
 }
 
 # The real locale lists of the shipped region files; a synthetic region takes one of them.
@@ -183,11 +184,22 @@ def run_plan(project: Any) -> list[list[tuple[str, bool]]]:
     ]
 
 
+def planning_order(project: Any) -> list[str]:
+    """The stacks in the order ``rollout plan --all`` plans them (referenced stacks first): the
+    order of ``run_plan``'s lists."""
+    from rollout.engine import plan_stack
+
+    cache: dict[str, Any] = {}
+    for name in project.stacks:
+        plan_stack(name, project, cache=cache)
+    return list(cache)
+
+
 def run_floor(
     stacks: list[list[tuple[str, bool]]],
     typed: bool = True,
     pause_gc: bool = True,
-    skip_trace: bool = False,
+    engine_savings: bool = False,
 ) -> None:
     """The same resources, bare, under the SDK's plain mocks: one program run per stack.
 
@@ -195,19 +207,35 @@ def run_floor(
     given only its required arguments, so the floor pays what any program using that class
     pays (its output properties, its input translation); otherwise ``pulumi.CustomResource(type,
     name, props={})``. Components are ``pulumi.ComponentResource(type, name)`` either way.
-    ``pause_gc``: the cyclic collector is paused during each program run, objects alive before it
-    are frozen, and monitor calls go through one worker thread, as ``rollout.engine.run_program``
-    does: like is compared with like.
-    ``skip_trace``: the SDK's per-registration stack walk is skipped, as the engine skips it (off
-    by default: the floor is the SDK as shipped; ``--strict`` reports this variant too).
+    ``pause_gc``: the cyclic collector is paused during each program run and objects alive
+    before it are frozen, as ``rollout.engine.run_program`` does: the process's collector regime
+    is the harness's, not the SDK's, and like is compared with like.
+    Monitor calls go through one worker thread: the SDK's plain ``MockMonitor`` cannot run on the
+    loop's own thread (its ``_sync_await`` pumps the running loop re-entrantly and recurses), and
+    one worker was faster than the loop's default pool (0.94 against 1.01 s per 2x2 floor).
+    ``engine_savings`` (``--strict``; off by default: the floor is the SDK as shipped): the
+    floor gets the engine's own savings too, the SDK's per-registration stack walk skipped and
+    monitor calls run inline on the loop with ``_sync_await`` replaced, as ``run_program`` does.
     """
     for i, resources in enumerate(stacks):
-        makers = [_maker(type_, custom, typed) for type_, custom in resources]
-        counts = _floor_stack(f"floor{i}", makers, pause_gc, skip_trace)
-        expected = Counter(type_ for type_, _ in resources)
-        assert counts == expected, (
-            f"floor registered {counts - expected} / missed {expected - counts}"
-        )
+        _floor_one(i, resources, _makers(resources, typed), pause_gc, engine_savings)
+
+
+def _makers(resources: list[tuple[str, bool]], typed: bool) -> list[Any]:
+    return [_maker(type_, custom, typed) for type_, custom in resources]
+
+
+def _floor_one(
+    i: int,
+    resources: list[tuple[str, bool]],
+    makers: list[Any],
+    pause_gc: bool = True,
+    engine_savings: bool = False,
+) -> None:
+    """The floor of one stack; it must register exactly the plan's resources."""
+    counts = _floor_stack(f"floor{i}", makers, pause_gc, engine_savings)
+    expected = Counter(type_ for type_, _ in resources)
+    assert counts == expected, f"floor registered {counts - expected} / missed {expected - counts}"
 
 
 _PACKAGES = {"gcp": "pulumi_gcp", "cloudflare": "pulumi_cloudflare"}
@@ -243,7 +271,7 @@ _MAKERS: dict[tuple[str, bool], Any] = {}
 
 
 def _floor_stack(
-    stack: str, makers: list[Any], pause_gc: bool, skip_trace: bool = False
+    stack: str, makers: list[Any], pause_gc: bool, engine_savings: bool = False
 ) -> Counter[str]:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
@@ -262,8 +290,13 @@ def _floor_stack(
     pulumi.runtime.set_all_config({}, [])
     mocks = BareMocks()
     monitor = pulumi_mocks.MockMonitor(mocks)
-    loop = asyncio.new_event_loop()
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # as the engine does
+    if engine_savings:
+        from rollout.engine import _InlineLoop
+
+        loop: asyncio.AbstractEventLoop = _InlineLoop()
+    else:
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # see run_floor
     asyncio.set_event_loop(loop)
     gc_was_enabled = gc.isenabled()
     if pause_gc:
@@ -271,10 +304,12 @@ def _floor_stack(
         gc.collect(1)  # as the engine does: earlier runs' garbage freed, then the
         gc.freeze()  # import-time heap hidden from every collection
     saved_stack_trace = sdk_resource._get_stack_trace
-    if skip_trace:
-        from rollout.engine import _no_stack_trace
+    saved_sync_await = pulumi_mocks._sync_await
+    if engine_savings:
+        from rollout.engine import _drive, _no_stack_trace
 
         sdk_resource._get_stack_trace = _no_stack_trace
+        pulumi_mocks._sync_await = _drive
     try:
         pulumi.runtime.set_mocks(mocks, project="floor", stack=stack, preview=True, monitor=monitor)
 
@@ -295,8 +330,10 @@ def _floor_stack(
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
-        settings.ROOT.set(None)
+        # as the engine does: a run's SDK state goes with its own collection, not the next run's
+        settings.reset_options(project="floor", stack=stack, preview=True)
         sdk_resource._get_stack_trace = saved_stack_trace
+        pulumi_mocks._sync_await = saved_sync_await
         if gc_was_enabled:
             gc.enable()
     return Counter(urn.split("::")[2].split("$")[-1] for urn in monitor.resources)
@@ -311,14 +348,23 @@ def worker(
 ) -> dict[str, Any]:
     """One size, in this (fresh) process: warm up, then ``repeat`` interleaved rounds.
 
-    A sample runs its side ``inner`` times back to back, ``inner`` chosen from an untimed first
-    plan so that a sample lasts at least ``min_seconds``: at 2x2 a single plan is about a second,
-    and one stray collection or scheduler hiccup would otherwise move its ratio by 0.3.
+    Plan and floor alternate stack by stack: plan r0, floor r0, plan r1, floor r1, ..., plan
+    global, floor global (the global stack's plan reads the regional plans made just before it,
+    as ``rollout plan --all`` does). This machine's speed drifts by a third from one second to
+    the next (one floor, run eight times in a row: 0.61 to 1.02 s), so sides timed a whole
+    project apart saw different machines: at 5x10, rounds of the same code gave ratios from 1.00
+    to 1.50. Stack by stack, both sides of a comparison run within a second or two of each
+    other. Before each stack an untimed ``gc.collect(1)`` frees what the other side left (each
+    run frees its own garbage, so it finds next to nothing).
+
+    A round repeats the whole project ``inner`` times, ``inner`` chosen from an untimed first
+    plan so that a round lasts at least ``min_seconds`` per side (a 2x2 plan is under a second).
     """
     import pulumi_cloudflare  # noqa: F401
     import pulumi_gcp  # noqa: F401
 
     from rollout.config import load_project
+    from rollout.engine import plan_stack
 
     regions, cells = parse_size(size)
     with tempfile.TemporaryDirectory(prefix="plan-scale-") as tmp:
@@ -339,22 +385,35 @@ def worker(
         first = time.perf_counter() - t0
         peak = _maxrss_mib()  # peak RSS is monotonic: read it before any floor has run
         inner = max(1, math.ceil(min_seconds / first))
+        names = planning_order(project)
         sides = (*SIDES, *extra)
+        makers = {
+            side: [_makers(resources, typed=side != "bare") for resources in stacks]
+            for side in sides
+            if side != "plan"
+        }
         times: dict[str, list[float]] = {side: [] for side in sides}
         cpu: dict[str, list[float]] = {side: [] for side in sides}
         for rep in range(repeat):
             # rotate the order so no side always runs first (or last) in a round
             order = sides[rep % len(sides) :] + sides[: rep % len(sides)]
-            for side in order:
-                gc.collect()
-                t0, c0 = time.perf_counter(), time.process_time()
-                for _ in range(inner):
-                    if side == "plan":
-                        run_plan(project)
-                    else:
-                        run_floor(stacks, typed=side != "bare", skip_trace=side == "strict")
-                times[side].append((time.perf_counter() - t0) / inner)
-                cpu[side].append((time.process_time() - c0) / inner)
+            wall = dict.fromkeys(sides, 0.0)
+            proc = dict.fromkeys(sides, 0.0)
+            for _ in range(inner):
+                cache: dict[str, Any] = {}
+                for i, name in enumerate(names):
+                    for side in order:
+                        gc.collect(1)
+                        t0, c0 = time.perf_counter(), time.process_time()
+                        if side == "plan":
+                            plan_stack(name, project, cache=cache)
+                        else:
+                            _floor_one(i, stacks[i], makers[side][i], True, side == "strict")
+                        wall[side] += time.perf_counter() - t0
+                        proc[side] += time.process_time() - c0
+            for side in sides:
+                times[side].append(wall[side] / inner)
+                cpu[side].append(proc[side] / inner)
 
         if profile:
             from pyinstrument import Profiler
@@ -446,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="also time a floor that skips the SDK's stack walk as the engine does",
+        help="also time a floor with the engine's own savings (no stack walk, inline monitor)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
