@@ -522,9 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         parse_size(s)
     print(f"# {machine()}")
     print(
-        f"# {args.repeat} rounds per size (plan, floor{''.join(', ' + e for e in extra)}; order "
-        f"rotated; a sample lasts >= {args.min_seconds:g} s), each size in a fresh process; "
-        "seconds are medians per plan"
+        f"# {args.repeat} rounds per size (plan, floor{''.join(', ' + e for e in extra)}, "
+        f"alternating stack by stack; a round lasts >= {args.min_seconds:g} s per side), each "
+        "size in a fresh process; seconds are medians per plan"
     )
     print(
         f"{'size':>6} {'resources':>9} {'plan s':>8} {'floor s':>8} {'ratio':>6} "
