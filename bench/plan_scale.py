@@ -19,7 +19,7 @@ times as it takes to last ``--min-seconds`` (4 s) per side; the ratio is taken p
 the median. ``--bare`` and ``--strict`` add reference floors, reported beside the ratio and
 never part of it.
 
-    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 5 rounds each (~10 min)
+    python bench/plan_scale.py                     # 2x2, 5x10, 10x20; 5 rounds each (~8 min)
     python bench/plan_scale.py --sizes 2x2,5x10 --repeat 5 --strict
     python bench/plan_scale.py --sizes 10x20 --profile out/plan-10x20.html   # pyinstrument
 
