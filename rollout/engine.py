@@ -22,7 +22,7 @@ import ipaddress
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import wait_for_rpcs
-from pulumi.runtime.sync_await import _sync_await as _sdk_sync_await
 
 from rollout.config import PROJECT_NAME, Project, load_project
 from rollout.errors import InputError
@@ -344,7 +343,7 @@ def _serialize(state: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def _drive(awaitable: Awaitable[Any]) -> Any:
+def _drive(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine that never waits to its end, here; the mock monitor's ``_sync_await``.
 
     Monitor calls run inline on the program's event loop (:class:`_InlineLoop`), where the SDK's
@@ -353,13 +352,11 @@ def _drive(awaitable: Awaitable[Any]) -> Any:
     call results) is plain data, held by no future, so its coroutine finishes on the first
     step without the loop.
     """
-    if not asyncio.iscoroutine(awaitable):
-        return _sdk_sync_await(awaitable)
     try:
-        awaitable.send(None)
+        coroutine.send(None)
     except StopIteration as done:
         return done.value
-    awaitable.close()
+    coroutine.close()
     raise RuntimeError(
         "offline engine: a mocked value had to wait on a future while it was serialised; "
         "mocks must return plain data (str, number, bool, list, dict), not Outputs"
