@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import json
@@ -89,7 +90,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def generate(dest: Path, regions: int, cells: int) -> list[str]:
     """Write a project of ``regions`` x ``cells`` into ``dest``; return the regional stacks."""
     from rollout import shards
-    from rollout.config import CLOUDFLARE_REGIONS, GCP_REGIONS
+    from rollout.catalog import CLOUDFLARE_REGIONS, GCP_REGIONS, HOME_POOL
 
     for name in ("Pulumi.yaml",):
         shutil.copy2(ROOT / name, dest / name)
@@ -142,11 +143,11 @@ def generate(dest: Path, regions: int, cells: int) -> list[str]:
     global_doc = yaml.safe_load((ROOT / "regions" / "global.yaml").read_text(encoding="utf-8"))
     steering = global_doc["edge"]["steering"]
     steering["region_pools"] = {
-        cf: [stacks[k % len(stacks)], "home"] for k, cf in enumerate(CLOUDFLARE_REGIONS)
+        cf: [stacks[k % len(stacks)], HOME_POOL] for k, cf in enumerate(CLOUDFLARE_REGIONS)
     }
     steering["country_pools"] = {}
-    steering["default_pools"] = ["home"]
-    steering["fallback_pool"] = "home"
+    steering["default_pools"] = [HOME_POOL]
+    steering["fallback_pool"] = HOME_POOL
     _dump(dest / "regions" / "global.yaml", global_doc)
     _dump(
         dest / "stacks" / "Pulumi.global.yaml",
@@ -173,13 +174,14 @@ def _dump(path: Path, data: Any) -> None:
 
 def run_plan(project: Any) -> list[list[tuple[str, bool]]]:
     """Plan every stack (regional first, shared cache); per stack, (type, custom) per resource."""
-    from rollout.engine import STACK_TYPE, plan_stack
+    from rollout.catalog import STACK
+    from rollout.engine import plan_stack
 
     cache: dict[str, Any] = {}
     for name in project.stacks:
         plan_stack(name, project, cache=cache)
     return [
-        [(r.type, r.custom) for r in plan.resources if r.type != STACK_TYPE]
+        [(r.type, r.custom) for r in plan.resources if r.type != STACK]
         for plan in cache.values()
     ]
 
@@ -275,7 +277,6 @@ def _floor_stack(
 ) -> Counter[str]:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
-    from pulumi.runtime import resource as sdk_resource
     from pulumi.runtime import settings
     from pulumi.runtime.stack import wait_for_rpcs
 
@@ -298,18 +299,14 @@ def _floor_stack(
         loop = asyncio.new_event_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # see run_floor
     asyncio.set_event_loop(loop)
-    gc_was_enabled = gc.isenabled()
-    if pause_gc:
-        gc.disable()
-        gc.collect(1)  # as the engine does: earlier runs' garbage freed, then the
-        gc.freeze()  # import-time heap hidden from every collection
-    saved_stack_trace = sdk_resource._get_stack_trace
-    saved_sync_await = pulumi_mocks._sync_await
-    if engine_savings:
-        from rollout.engine import _drive, _no_stack_trace
+    # The runner's own patches, not a copy: the floor pays what the engine pays.
+    from rollout.engine import collector_paused, sdk_shortcuts
 
-        sdk_resource._get_stack_trace = _no_stack_trace
-        pulumi_mocks._sync_await = _drive
+    patches = contextlib.ExitStack()
+    if pause_gc:
+        patches.enter_context(collector_paused())
+    if engine_savings:
+        patches.enter_context(sdk_shortcuts())
     try:
         pulumi.runtime.set_mocks(mocks, project="floor", stack=stack, preview=True, monitor=monitor)
 
@@ -332,10 +329,7 @@ def _floor_stack(
         loop.close()
         # as the engine does: a run's SDK state goes with its own collection, not the next run's
         settings.reset_options(project="floor", stack=stack, preview=True)
-        sdk_resource._get_stack_trace = saved_stack_trace
-        pulumi_mocks._sync_await = saved_sync_await
-        if gc_was_enabled:
-            gc.enable()
+        patches.close()
     return Counter(urn.split("::")[2].split("$")[-1] for urn in monitor.resources)
 
 

@@ -7,35 +7,23 @@ any other cell, so a cell can be added, drained or lost on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
-from components.cluster import Cluster, ClusterArgs
-from components.event_bus import CellTopics, CellTopicsArgs
-from components.identity import WorkloadIdentity, WorkloadIdentityArgs
+from components.cluster import Cluster
+from components.event_bus import CellTopics
+from components.identity import WorkloadIdentity
 from components.network import flow_logs
-from components.spanner import CellDatabase, CellDatabaseArgs
-from rollout import names
-from rollout.config import RegionSpec, carve
-
-# Secondary range names inside the cell's own subnet (unique per subnet, so constant).
-PODS_RANGE = "pods"
-SERVICES_RANGE = "services"
-
-
-@dataclass
-class CellArgs:
-    spec: RegionSpec
-    network: pulumi.Input[str]
-    """The region's VPC id."""
-    spanner_instance: pulumi.Input[str]
-    """The region's Spanner instance id."""
-    kafka_cluster_id: pulumi.Input[str]
-    """The region's Managed Kafka cluster (short id)."""
-    project_number: pulumi.Input[str]
-    """The project's number (for the GKE service agent)."""
+from components.spanner import CellDatabase
+from rollout import catalog
+from rollout.args import (
+    CellArgs,
+    CellDatabaseArgs,
+    CellTopicsArgs,
+    ClusterArgs,
+    WorkloadIdentityArgs,
+)
+from rollout.contract import CellOutputs
 
 
 class Cell(pulumi.ComponentResource):
@@ -53,34 +41,27 @@ class Cell(pulumi.ComponentResource):
     """The cell workload's Google service account and grants."""
     ingress: gcp.compute.Address
     """The cell's reserved external ingress address."""
-    ingress_address: pulumi.Output[str]
-    """The ingress IP address."""
-    cluster_name: pulumi.Output[str]
-    """The GKE cluster's name."""
-    database_id: pulumi.Output[str]
-    """The cell database's id within the region's instance."""
+    outputs: CellOutputs[pulumi.Output[str]]
+    """What the global stack reads of this cell (ingress address, cluster, database)."""
 
     def __init__(self, name: str, args: CellArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:cell:Cell", name, None, opts)
-        spec, cell = args.spec, name
-        if cell not in spec.cells:
-            raise ValueError(f"cell {cell!r} is not in the region's cells: {sorted(spec.cells)}")
-        ranges = carve(spec.cells[cell].cidr)
-        labels = {**spec.base_labels(), "cell": cell}
+        super().__init__(catalog.CELL, name, None, opts)
+        config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
+        subnet = config.subnet
         self.subnet = gcp.compute.Subnetwork(
             f"{name}-subnet",
-            name=names.cell_name(spec.short, cell, "subnet"),
+            name=subnet.name,
             network=args.network,
-            region=spec.region,
-            ip_cidr_range=ranges["nodes"],
+            region=config.region,
+            ip_cidr_range=subnet.ranges.nodes,
             secondary_ip_ranges=[
                 gcp.compute.SubnetworkSecondaryIpRangeArgs(
-                    range_name=PODS_RANGE, ip_cidr_range=ranges["pods"]
+                    range_name=subnet.pods_range, ip_cidr_range=subnet.ranges.pods
                 ),
                 gcp.compute.SubnetworkSecondaryIpRangeArgs(
-                    range_name=SERVICES_RANGE, ip_cidr_range=ranges["services"]
+                    range_name=subnet.services_range, ip_cidr_range=subnet.ranges.services
                 ),
             ],
             private_ip_google_access=True,  # private nodes reach Google APIs without NAT
@@ -90,28 +71,23 @@ class Cell(pulumi.ComponentResource):
         self.cluster = Cluster(
             name,
             ClusterArgs(
-                spec=spec,
-                cell=cell,
+                config=config.cluster,
                 network=args.network,
                 subnet=self.subnet.id,
-                pods_range=PODS_RANGE,
-                services_range=SERVICES_RANGE,
                 project_number=args.project_number,
-                labels=labels,
             ),
             child,
         )
         self.database = CellDatabase(
-            name, CellDatabaseArgs(spec=spec, cell=cell, instance=args.spanner_instance), child
+            name, CellDatabaseArgs(config=config.database, instance=args.spanner_instance), child
         )
         self.topics = CellTopics(
-            name, CellTopicsArgs(spec=spec, cell=cell, cluster_id=args.kafka_cluster_id), child
+            name, CellTopicsArgs(config=config.topics, cluster_id=args.kafka_cluster_id), child
         )
         self.identity = WorkloadIdentity(
             name,
             WorkloadIdentityArgs(
-                spec=spec,
-                cell=cell,
+                config=config.identity,
                 instance=args.spanner_instance,
                 database=self.database.database_id,
                 kafka_cluster_id=args.kafka_cluster_id,
@@ -122,21 +98,17 @@ class Cell(pulumi.ComponentResource):
         # Reserved, so the address Cloudflare points at survives ingress re-creation.
         self.ingress = gcp.compute.Address(
             f"{name}-ingress",
-            name=names.cell_name(spec.short, cell, "ingress"),
-            region=spec.region,
+            name=config.ingress.name,
+            region=config.region,
             address_type="EXTERNAL",
             network_tier="PREMIUM",
-            description=f"Ingress of cell {cell} ({spec.hub.name} hub)",
-            labels=labels,
+            description=config.ingress.description,
+            labels=config.labels,
             opts=child,
         )
-        self.ingress_address = self.ingress.address
-        self.cluster_name = self.cluster.cluster_name
-        self.database_id = self.database.database_id
-        self.register_outputs(
-            {
-                "ingress_address": self.ingress_address,
-                "cluster_name": self.cluster_name,
-                "database_id": self.database_id,
-            }
+        self.outputs = CellOutputs(
+            ingress_address=self.ingress.address,
+            cluster_name=self.cluster.cluster_name,
+            database_id=self.database.database_id,
         )
+        self.register_outputs(self.outputs.exports())

@@ -7,14 +7,13 @@ channel, machine type, node counts, maintenance window, control-plane networks) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.network import INGRESS_TAG
-from rollout import names
-from rollout.config import RegionSpec, carve
+from rollout import catalog
+from rollout.args import ClusterArgs
 
 # Least privilege for nodes: write logs and metrics, read monitoring config, pull images.
 # Never the default compute service account (Editor on the whole project).
@@ -29,9 +28,6 @@ NODE_ROLES = (
 # Kubernetes secrets are envelope-encrypted with a customer-managed key rotated every 90 days.
 KEY_ROTATION = f"{90 * 86_400}s"
 
-# Terraform-side deletion guard (pulumi-gcp 10.x): destroying the key fails.
-PREVENT = "PREVENT"
-
 # What GKE logs: system components and workloads (audit trail for the bank's workloads).
 LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]
 
@@ -39,22 +35,26 @@ LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
-@dataclass
-class ClusterArgs:
-    spec: RegionSpec
-    cell: str
-    network: pulumi.Input[str]
-    """The region's VPC id."""
-    subnet: pulumi.Input[str]
-    """The cell's own subnet id."""
-    pods_range: str
-    """Name of the subnet's secondary range for pods."""
-    services_range: str
-    """Name of the subnet's secondary range for services."""
-    project_number: pulumi.Input[str]
-    """The project's number (for the GKE service agent's address)."""
-    labels: dict[str, str]
-    """Labels for every labelable resource of the cluster."""
+def node_hardening(service_account: pulumi.Input[str]) -> dict[str, Any]:
+    """What every node of a cell runs with, the default pool's and the node pool's alike.
+
+    One source for both SDK argument types (``ClusterNodeConfigArgs``,
+    ``NodePoolNodeConfigArgs``), so the two can never drift apart.
+    """
+    return {
+        "image_type": "COS_CONTAINERD",  # Container-Optimized OS: minimal, read-only root
+        "service_account": service_account,
+        "oauth_scopes": OAUTH_SCOPES,
+        # Secure boot and integrity monitoring: only signed boot components run.
+        "shielded_instance_config": {
+            "enable_secure_boot": True,
+            "enable_integrity_monitoring": True,
+        },
+        # Pods see the GKE metadata server (Workload Identity), never the node's credentials;
+        # the legacy metadata endpoints are off.
+        "workload_metadata_config": {"mode": "GKE_METADATA"},
+        "metadata": {"disable-legacy-endpoints": "true"},
+    }
 
 
 class Cluster(pulumi.ComponentResource):
@@ -72,15 +72,15 @@ class Cluster(pulumi.ComponentResource):
     """The cluster's name."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:cluster:Cluster", name, None, opts)
-        spec, cell, settings = args.spec, args.cell, args.spec.cluster
-        ranges = carve(spec.cells[cell].cidr)
+        super().__init__(catalog.CLUSTER_COMPONENT, name, None, opts)
+        config = args.config
+        cell, settings, names = config.cell, config.settings, config.names
         child = pulumi.ResourceOptions(parent=self)
 
         # --- node identity ------------------------------------------------------------------
         self.node_account = gcp.serviceaccount.Account(
             f"{name}-nodes",
-            account_id=names.account_id(spec.short, cell, "node"),
+            account_id=names.node_account,
             display_name=f"GKE nodes of cell {cell}",
             description="Least-privilege node identity; replaces the default compute SA.",
             opts=child,
@@ -88,7 +88,7 @@ class Cluster(pulumi.ComponentResource):
         grants = [
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.removeprefix('roles/').replace('.', '-')}",
-                project=spec.project,
+                project=config.project,
                 role=role,
                 member=self.node_account.member,
                 opts=child,
@@ -101,8 +101,8 @@ class Cluster(pulumi.ComponentResource):
         # protected, and the key also carries the provider's PREVENT guard.
         key_ring = gcp.kms.KeyRing(
             f"{name}-keyring",
-            name=names.cell_name(spec.short, cell, "keyring"),
-            location=spec.region,  # GKE requires the key in the cluster's location
+            name=names.keyring,
+            location=config.region,  # GKE requires the key in the cluster's location
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.secrets_key = gcp.kms.CryptoKey(
@@ -111,8 +111,8 @@ class Cluster(pulumi.ComponentResource):
             key_ring=key_ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=KEY_ROTATION,
-            labels=args.labels,
-            deletion_policy=PREVENT,
+            labels=config.labels,
+            deletion_policy=catalog.PREVENT,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         # The GKE service agent encrypts and decrypts secrets with the key; it must hold the
@@ -132,14 +132,14 @@ class Cluster(pulumi.ComponentResource):
         # --- the cluster --------------------------------------------------------------------
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",
-            name=names.cell_name(spec.short, cell, "gke"),
-            location=spec.region,  # regional: control plane and nodes in three zones
+            name=names.cluster,
+            location=config.region,  # regional: control plane and nodes in three zones
             network=args.network,
             subnetwork=args.subnet,
             networking_mode="VPC_NATIVE",
             ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
-                cluster_secondary_range_name=args.pods_range,
-                services_secondary_range_name=args.services_range,
+                cluster_secondary_range_name=config.pods_range,
+                services_secondary_range_name=config.services_range,
             ),
             # The default pool is deleted right after creation; nodes come only from the
             # node pool below. Until then its nodes run, so they get the same identity and
@@ -149,23 +149,14 @@ class Cluster(pulumi.ComponentResource):
             remove_default_node_pool=True,
             initial_node_count=1,
             node_config=gcp.container.ClusterNodeConfigArgs(
-                image_type="COS_CONTAINERD",
-                service_account=self.node_account.email,
-                oauth_scopes=OAUTH_SCOPES,
-                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True
-                ),
-                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"
-                ),
-                metadata={"disable-legacy-endpoints": "true"},
+                **node_hardening(self.node_account.email)
             ),
             # Private nodes and a private control-plane endpoint: nothing of the cluster has
             # a public address.
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=True,
-                master_ipv4_cidr_block=ranges["master"],
+                master_ipv4_cidr_block=config.master_range,
             ),
             # Control plane reachable only from the named bank networks (never 0.0.0.0/0,
             # enforced by the config model), and not from Google Cloud's public ranges.
@@ -180,7 +171,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             # Pods get Google identities through Workload Identity, never the node's.
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
-                workload_pool=f"{spec.project}.svc.id.goog"
+                workload_pool=config.workload_pool
             ),
             # Shielded nodes: kubelets prove their identity with vTPM-backed credentials.
             enable_shielded_nodes=True,
@@ -224,7 +215,7 @@ class Cluster(pulumi.ComponentResource):
                     enabled=True
                 ),
             ),
-            resource_labels=args.labels,
+            resource_labels=config.labels,
             # The cluster runs a cell's workload: a destroy or replace must be deliberate.
             deletion_protection=True,
             opts=pulumi.ResourceOptions(
@@ -235,9 +226,9 @@ class Cluster(pulumi.ComponentResource):
         # --- nodes --------------------------------------------------------------------------
         self.node_pool = gcp.container.NodePool(
             f"{name}-pool",
-            name=names.cell_name(spec.short, cell, "pool"),
+            name=names.pool,
             cluster=self.cluster.name,
-            location=spec.region,
+            location=config.region,
             # Constant, not min_nodes_per_zone: changing it would recreate the pool; the
             # autoscaler takes over from here.
             initial_node_count=1,
@@ -251,25 +242,14 @@ class Cluster(pulumi.ComponentResource):
                 max_surge=1, max_unavailable=0
             ),
             node_config=gcp.container.NodePoolNodeConfigArgs(
+                **node_hardening(self.node_account.email),
                 machine_type=settings.machine_type,
                 disk_size_gb=settings.disk_size_gb,
                 disk_type="pd-balanced",
-                image_type="COS_CONTAINERD",  # Container-Optimized OS: minimal, read-only root
-                service_account=self.node_account.email,
-                oauth_scopes=OAUTH_SCOPES,
-                # Secure boot and integrity monitoring: only signed boot components run.
-                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True
-                ),
-                # Pods see the GKE metadata server (Workload Identity), never the node's
-                # credentials; the legacy metadata endpoints are off.
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"
-                ),
-                metadata={"disable-legacy-endpoints": "true"},
                 labels={"cell": cell},
-                resource_labels=args.labels,
-                tags=[INGRESS_TAG],  # the only tag the health-check firewall rule admits
+                resource_labels=config.labels,
+                # the only tag the health-check firewall rule admits
+                tags=[catalog.INGRESS_TAG],
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )

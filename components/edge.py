@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from rollout.config import CLOUDFLARE_REGIONS, GlobalFile
-
-HOME_POOL = "home"
+from rollout import catalog
+from rollout.args import EdgeArgs, Steering
+from rollout.contract import RegionOutputs
 
 # Cloudflare's own rulesets (developers.cloudflare.com/waf/managed-rules/reference): the
 # Cloudflare Managed Ruleset and the OWASP Core Ruleset, executed on every request to the zone.
@@ -76,14 +75,6 @@ PROXIED_TTL = 1
 UNPROXIED_TTL = 300
 
 
-@dataclass
-class EdgeArgs:
-    settings: GlobalFile
-    """regions/global.yaml."""
-    regional_cells: Mapping[str, pulumi.Input[Any]]
-    """pool name -> that regional stack's ``cells`` output ({cell: {"ingress_address": ...}})."""
-
-
 class Edge(pulumi.ComponentResource):
     """Cloudflare load balancer with geo steering and failover, on a hardened zone."""
 
@@ -99,14 +90,14 @@ class Edge(pulumi.ComponentResource):
     """The (existing) zone this edge configures."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:edge:Edge", name, None, opts)
-        g = args.settings
-        edge = g.edge
-        zone_id = g.zone.id
-        account_id = g.zone.account_id
+        super().__init__(catalog.EDGE_COMPONENT, name, None, opts)
+        config = args.config
+        edge = config.edge
+        zone_id = config.zone.id
+        account_id = config.zone.account_id
         child = pulumi.ResourceOptions(parent=self)
         self.zone_id = zone_id
-        self.hostname = f"{edge.hostname}.{g.zone.name}"
+        self.hostname = config.hostname
 
         self.monitor = cloudflare.LoadBalancerMonitor(
             "monitor",
@@ -129,12 +120,12 @@ class Edge(pulumi.ComponentResource):
         )
 
         origin_sources: dict[str, pulumi.Input[Sequence[Any]]] = {
-            pool: pulumi.Output.from_input(cells).apply(cell_origins)
-            for pool, cells in sorted(args.regional_cells.items())
+            pool: pulumi.Output.from_input(outputs).apply(cell_origins)
+            for pool, outputs in sorted(args.regional_outputs.items())
         }
-        origin_sources[HOME_POOL] = [
+        origin_sources[catalog.HOME_POOL] = [
             cloudflare.LoadBalancerPoolOriginArgs(
-                name=HOME_POOL, address=g.home_origin.address, enabled=True, weight=1
+                name=catalog.HOME_POOL, address=config.home_address, enabled=True, weight=1
             )
         ]
         self.pools = {}
@@ -148,7 +139,7 @@ class Edge(pulumi.ComponentResource):
                 monitor=self.monitor.id,
                 minimum_origins=MINIMUM_ORIGINS,
                 enabled=True,
-                check_regions=check_regions(g, pool),
+                check_regions=check_regions(edge.steering, pool),
                 opts=child,
             )
 
@@ -236,7 +227,7 @@ class Edge(pulumi.ComponentResource):
             description="cache static assets and translation bundles; never cache the banking API",
             rules=[
                 cache_rule("static", edge.static_paths, STATIC_EDGE_TTL),
-                cache_rule("l10n", [g.localization.path], L10N_EDGE_TTL),
+                cache_rule("l10n", [config.l10n_path], L10N_EDGE_TTL),
                 # Last, so it wins over any broader rule above: account data is never cached.
                 cloudflare.RulesetRuleArgs(
                     ref="api-bypass",
@@ -279,7 +270,7 @@ class Edge(pulumi.ComponentResource):
             cloudflare.DnsRecord(
                 f"dns-{record}",
                 zone_id=zone_id,
-                name=f"{record}.{g.zone.name}",
+                name=f"{record}.{config.zone.name}",
                 type=spec.type,
                 content=spec.content,
                 proxied=spec.proxied,
@@ -296,29 +287,30 @@ class Edge(pulumi.ComponentResource):
         )
 
 
-def cell_origins(cells: Mapping[str, Mapping[str, Any]] | None) -> list[Any]:
-    """A regional stack's ``cells`` output as pool origins, one per cell, in name order."""
+def cell_origins(outputs: Mapping[str, Any] | None) -> list[Any]:
+    """A regional stack's outputs (the contract) as pool origins, one per cell, in name order."""
+    cells = RegionOutputs.parse(outputs).cells
     return [
         cloudflare.LoadBalancerPoolOriginArgs(
-            name=cell, address=info["ingress_address"], enabled=True, weight=1
+            name=cell, address=info.ingress_address, enabled=True, weight=1
         )
-        for cell, info in sorted((cells or {}).items())
+        for cell, info in sorted(cells.items())
     ]
 
 
-def check_regions(settings: GlobalFile, pool: str) -> list[str]:
+def check_regions(steering: Steering, pool: str) -> list[str]:
     """Where a pool is health-checked from: the Cloudflare regions it serves first.
 
     That is where its users connect from, so the monitor sees what they see. A pool that is
     nobody's first choice is checked from every region that lists it.
     """
-    s = settings.edge.steering
-    routes = [s.region_pools.get(r, s.default_pools) for r in CLOUDFLARE_REGIONS]
-    first = [r for r, pools in zip(CLOUDFLARE_REGIONS, routes, strict=True) if pools[0] == pool]
+    regions = catalog.CLOUDFLARE_REGIONS
+    routes = [steering.region_pools.get(r, steering.default_pools) for r in regions]
+    first = [r for r, pools in zip(regions, routes, strict=True) if pools[0] == pool]
     if first:
         return first
-    listed = [r for r, pools in zip(CLOUDFLARE_REGIONS, routes, strict=True) if pool in pools]
-    return listed or list(CLOUDFLARE_REGIONS)
+    listed = [r for r, pools in zip(regions, routes, strict=True) if pool in pools]
+    return listed or list(regions)
 
 
 def path_prefix_expression(paths: Sequence[str]) -> str:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import RegionSpec
-
-# Terraform-side deletion guard (pulumi-gcp 10.x): destroying the cluster fails.
-PREVENT = "PREVENT"
+from rollout import catalog
+from rollout.args import CellTopicsArgs, EventBusArgs
 
 # Three replicas: a record survives the loss of a zone (Managed Kafka spreads brokers over
 # three zones). Not a knob: fewer replicas would lose acknowledged payments.
 REPLICATION_FACTOR = 3
-
-GIB = 1024**3
-
-
-@dataclass
-class EventBusArgs:
-    spec: RegionSpec
-    subnet: pulumi.Input[str]
-    """The region's substrate subnet id (projects/P/regions/R/subnetworks/S)."""
 
 
 class EventBus(pulumi.ComponentResource):
@@ -38,15 +24,15 @@ class EventBus(pulumi.ComponentResource):
     """The cluster's full resource id (projects/P/locations/L/clusters/C)."""
 
     def __init__(self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:event_bus:EventBus", name, None, opts)
-        spec = args.spec
+        super().__init__(catalog.EVENT_BUS_COMPONENT, name, None, opts)
+        config = args.config
         self.cluster = gcp.managedkafka.Cluster(
             f"{name}-kafka",
-            cluster_id=names.region_name(spec.short, "kafka"),
-            location=spec.region,
+            cluster_id=config.cluster_id,
+            location=config.region,
             capacity_config=gcp.managedkafka.ClusterCapacityConfigArgs(
-                vcpu_count=str(spec.kafka.vcpu),
-                memory_bytes=str(spec.kafka.memory_gib * GIB),
+                vcpu_count=str(config.vcpu),
+                memory_bytes=str(config.memory_bytes),
             ),
             # Private access only: brokers get addresses in the substrate subnet, no public
             # endpoint is configured.
@@ -63,22 +49,14 @@ class EventBus(pulumi.ComponentResource):
             rebalance_config=gcp.managedkafka.ClusterRebalanceConfigArgs(
                 mode="AUTO_REBALANCE_ON_SCALE_UP"
             ),
-            labels=spec.base_labels(),
+            labels=config.labels,
             # Managed Kafka has no deletion_protection field; PREVENT is the provider's guard.
-            deletion_policy=PREVENT,
+            deletion_policy=catalog.PREVENT,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.cluster_id = self.cluster.cluster_id
         self.resource_id = self.cluster.id
         self.register_outputs({"cluster_id": self.cluster_id, "resource_id": self.resource_id})
-
-
-@dataclass
-class CellTopicsArgs:
-    spec: RegionSpec
-    cell: str
-    cluster_id: pulumi.Input[str]
-    """The region's Kafka cluster (short id)."""
 
 
 class CellTopics(pulumi.ComponentResource):
@@ -90,28 +68,24 @@ class CellTopics(pulumi.ComponentResource):
     """The cell's topic ids, in catalog order."""
 
     def __init__(self, name: str, args: CellTopicsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:event_bus:CellTopics", name, None, opts)
-        spec = args.spec
+        super().__init__(catalog.CELL_TOPICS_COMPONENT, name, None, opts)
+        config = args.config
         self.topics = {}
-        for topic, settings in spec.topics.items():
-            topic_id = names.topic_name(args.cell, topic)
-            retention_ms = (
-                -1 if settings.retention_hours < 0 else settings.retention_hours * 3_600_000
-            )
+        for topic, settings in config.topics.items():
             self.topics[topic] = gcp.managedkafka.Topic(
                 f"{name}-{topic}",
-                topic_id=topic_id,
+                topic_id=settings.topic_id,
                 cluster=args.cluster_id,
-                location=spec.region,
+                location=config.region,
                 partition_count=settings.partitions,
                 replication_factor=REPLICATION_FACTOR,
                 configs={
                     "cleanup.policy": settings.cleanup_policy,
-                    "retention.ms": str(retention_ms),
+                    "retention.ms": str(settings.retention_ms),
                     # With 3 replicas, a write is acknowledged only once 2 have it.
                     "min.insync.replicas": "2",
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.topic_ids = [names.topic_name(args.cell, t) for t in spec.topics]
+        self.topic_ids = [settings.topic_id for settings in config.topics.values()]
         self.register_outputs({"topics": self.topic_ids})

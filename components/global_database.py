@@ -6,36 +6,21 @@ the cell databases inside each region's residency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
 from components.spanner import autoscaling_config, backup_schedule
-from rollout import names
-from rollout.config import DirectorySettings
+from rollout import catalog
+from rollout.args import GlobalDatabaseArgs
 
-DATABASE_NAME = "directory"
-
-# The provider refuses to destroy the instance and the database ("PREVENT") and Spanner
+# The provider refuses to destroy the instance and the database (catalog.PREVENT) and Spanner
 # refuses to drop the database (drop protection); with protect=True on both, three locks guard
 # the only copy of every customer's routing entry.
-INSTANCE_DELETION_POLICY = "PREVENT"
 ENABLE_DROP_PROTECTION = True
 DELETION_PROTECTION = True
 
 # Our explicit schedule below is the one that is reviewed; no second, implicit default one.
 DEFAULT_BACKUP_SCHEDULE_TYPE = "NONE"
-
-
-@dataclass
-class GlobalDatabaseArgs:
-    settings: DirectorySettings
-    """directory section of regions/global.yaml."""
-    ddl: list[str]
-    """the directory schema, one statement per item (schema/directory.sql)."""
-    labels: dict[str, str]
-    """owner, cost-center, hub and region labels."""
 
 
 class GlobalDatabase(pulumi.ComponentResource):
@@ -51,19 +36,19 @@ class GlobalDatabase(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GlobalDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("demobank:global_database:GlobalDatabase", name, None, opts)
+        super().__init__(catalog.GLOBAL_DATABASE_COMPONENT, name, None, opts)
         s = args.settings
         stateful = pulumi.ResourceOptions(parent=self, protect=True)
 
         self.instance = gcp.spanner.Instance(
             "instance",
-            name=names.region_name("global", DATABASE_NAME),
+            name=args.instance_name,
             display_name="Demo Bank global directory",
             config=s.instance_config,
             edition=s.edition,
             autoscaling_config=autoscaling_config(s.autoscaling),
             default_backup_schedule_type=DEFAULT_BACKUP_SCHEDULE_TYPE,
-            deletion_policy=INSTANCE_DELETION_POLICY,
+            deletion_policy=catalog.PREVENT,
             force_destroy=False,
             labels=args.labels,
             opts=stateful,
@@ -71,13 +56,13 @@ class GlobalDatabase(pulumi.ComponentResource):
         self.database = gcp.spanner.Database(
             "database",
             instance=self.instance.name,
-            name=DATABASE_NAME,
+            name=args.database_name,
             database_dialect="GOOGLE_STANDARD_SQL",
-            ddls=args.ddl,
+            ddls=list(args.ddl),
             version_retention_period=s.version_retention_period,
             enable_drop_protection=ENABLE_DROP_PROTECTION,
             deletion_protection=DELETION_PROTECTION,
-            deletion_policy=INSTANCE_DELETION_POLICY,
+            deletion_policy=catalog.PREVENT,
             opts=stateful,
         )
         self.backup_schedule = backup_schedule(

@@ -1,8 +1,8 @@
 """A cell's workload identity: the Google service account its pods act as, and only its grants.
 
-Pods run as the Kubernetes service account ``bank/bank-workload``; Workload Identity maps it
-to this Google service account, which may use the cell's own database and the cell's own
-topics, nothing else.
+Pods run as the Kubernetes service account ``config.kubernetes_account``; Workload Identity
+maps it to this Google service account, which may use the cell's own database and the cell's
+own topics, nothing else.
 
 Managed Kafka has no per-topic IAM: ``roles/managedkafka.client`` only lets a principal
 connect to a cluster. So the grant is conditioned on the region's cluster, and per-topic
@@ -13,35 +13,15 @@ another cell's identity cannot read or write these topics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import RegionSpec
-
-# The Kubernetes namespace and service account the bank's workload runs as in every cell.
-K8S_NAMESPACE = "bank"
-K8S_SERVICE_ACCOUNT = "bank-workload"
+from rollout import catalog
+from rollout.args import WorkloadIdentityArgs
 
 # Least privilege in Kafka: produce and consume the cell's topics, join its consumer groups.
 TOPIC_OPERATIONS = ("READ", "WRITE", "DESCRIBE")
 GROUP_OPERATIONS = ("READ", "DESCRIBE")
-
-
-@dataclass
-class WorkloadIdentityArgs:
-    spec: RegionSpec
-    cell: str
-    instance: pulumi.Input[str]
-    """The region's Spanner instance id."""
-    database: pulumi.Input[str]
-    """The cell's database id."""
-    kafka_cluster_id: pulumi.Input[str]
-    """The region's Managed Kafka cluster (short id)."""
-    cluster: pulumi.Resource
-    """The cell's GKE cluster: its creation creates the Workload Identity pool."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -55,14 +35,15 @@ class WorkloadIdentity(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("demobank:identity:WorkloadIdentity", name, None, opts)
-        spec, cell = args.spec, args.cell
+        super().__init__(catalog.WORKLOAD_IDENTITY_COMPONENT, name, None, opts)
+        config = args.config
+        cell = config.cell
         child = pulumi.ResourceOptions(parent=self)
         self.account = gcp.serviceaccount.Account(
             f"{name}-app",
-            account_id=names.account_id(spec.short, cell, "app"),
+            account_id=config.account_id,
             display_name=f"Workload of cell {cell}",
-            description=f"Workload Identity of {K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT} in {cell}.",
+            description=f"Workload Identity of {config.kubernetes_account} in {cell}.",
             opts=child,
         )
         # Only the cell's Kubernetes SA may act as this account. The pool exists once the
@@ -71,9 +52,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-app-workload-identity",
             service_account_id=self.account.name,
             role="roles/iam.workloadIdentityUser",
-            member=(
-                f"serviceAccount:{spec.project}.svc.id.goog[{K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT}]"
-            ),
+            member=config.workload_member,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cluster]),
         )
         # Read and write the cell's own database only (database-level, not instance-level).
@@ -88,19 +67,19 @@ class WorkloadIdentity(pulumi.ComponentResource):
         # Connect to the region's Kafka cluster, and to no other cluster in the project.
         cluster_path = pulumi.Output.concat(
             "projects/",
-            spec.project,
+            config.project,
             "/locations/",
-            spec.region,
+            config.region,
             "/clusters/",
             args.kafka_cluster_id,
         )
         gcp.projects.IAMMember(
             f"{name}-app-kafka-client",
-            project=spec.project,
+            project=config.project,
             role="roles/managedkafka.client",
             member=self.account.member,
             condition=gcp.projects.IAMMemberConditionArgs(
-                title=f"only-{names.region_name(spec.short, 'kafka')}",
+                title=config.kafka_condition_title,
                 description="Connect only to the region's Managed Kafka cluster.",
                 expression=pulumi.Output.concat(
                     'resource.name == "',
@@ -115,13 +94,13 @@ class WorkloadIdentity(pulumi.ComponentResource):
         )
         # Inside Kafka: the cell's topics and consumer groups, for this identity only.
         principal = pulumi.Output.concat("User:", self.account.email)
-        prefix = names.topic_prefix(cell)
+        prefix = config.topic_prefix
         for kind, operations in (("topic", TOPIC_OPERATIONS), ("consumerGroup", GROUP_OPERATIONS)):
             gcp.managedkafka.Acl(
                 f"{name}-{kind.lower()}-acl",
                 acl_id=f"{kind}Prefixed/{prefix}",
                 cluster=args.kafka_cluster_id,
-                location=spec.region,
+                location=config.region,
                 acl_entries=[
                     gcp.managedkafka.AclAclEntryArgs(
                         principal=principal, permission_type="ALLOW", operation=op, host="*"

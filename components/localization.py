@@ -1,37 +1,27 @@
 """The Localization Platform's delivery: bundles in a bucket, served by Cloudflare under a path.
 
 ``rollout.l10n.build_bundles`` compiles the reviewed catalogs into content-hashed JSON bundles
-and a small manifest. This component uploads them, one bucket object each, to a versioned,
-uniform-access bucket, and routes ``<path>`` on the app's host name to it through Cloudflare
-(an origin rule to Cloud Storage and a path rewrite into the bucket). The cache rule for the
+and a small manifest (``LocalizationPlatformArgs.objects``). This component uploads them, one
+bucket object each, to a versioned, uniform-access bucket, and routes ``<path>`` on the app's
+host name to it through Cloudflare (an origin rule to Cloud Storage and a path rewrite into
+the bucket). The cache rule for the
 path is the edge's (components/edge.py): it honours the objects' own Cache-Control.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import GlobalFile
-from rollout.l10n import BundleSet
+from rollout import catalog
+from rollout.args import LocalizationPlatformArgs
 
 STORAGE_HOST = "storage.googleapis.com"
 
 # Bundles and the manifest are the frontend's UI strings: public by nature, no personal data,
 # so the bucket grants allUsers read (objects only; listing stays private).
 PUBLIC_READER = "allUsers"
-
-
-@dataclass
-class LocalizationPlatformArgs:
-    config: GlobalFile
-    bundles: BundleSet
-    zone_id: str
-    project: str
 
 
 class LocalizationPlatform(pulumi.ComponentResource):
@@ -45,24 +35,20 @@ class LocalizationPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LocalizationPlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("demobank:localization:LocalizationPlatform", name, None, opts)
-        cfg = args.config
-        bucket_name = f"{args.project}-l10n-bundles"
-        if problem := names.check("bucket", bucket_name):
-            raise ValueError(problem)
-        labels = cfg.base_labels()
+        super().__init__(catalog.LOCALIZATION_COMPONENT, name, None, opts)
+        bucket_name = args.bucket_name
         # Versioned and uniform access: an overwritten manifest can be rolled back, and access
         # is decided by IAM alone (no per-object ACLs to drift). Protected: losing it takes
         # every market's text offline until the next publish.
         self.bucket = gcp.storage.Bucket(
             "bundles",
             name=bucket_name,
-            location=cfg.localization.bucket_location,
+            location=args.bucket_location,
             uniform_bucket_level_access=True,
             public_access_prevention="inherited",
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
             force_destroy=False,
-            labels=labels,
+            labels=args.labels,
             # Old manifest versions are kept for a month for rollback, then pruned.
             lifecycle_rules=[
                 gcp.storage.BucketLifecycleRuleArgs(
@@ -81,21 +67,20 @@ class LocalizationPlatform(pulumi.ComponentResource):
             member=PUBLIC_READER,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for obj in args.bundles.objects:
+        for obj in args.objects:
             # The object's path is its stable key; a new bundle version is a new name (hash),
             # so published bundles are never overwritten, only the manifest is.
             gcp.storage.BucketObject(
                 obj.path,
                 bucket=self.bucket.name,
                 name=obj.path,
-                content=obj.content.decode("utf-8"),
+                content=obj.content,
                 content_type=obj.content_type,
                 cache_control=obj.cache_control,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        host = f"{cfg.edge.hostname}.{cfg.zone.name}"
-        path = cfg.localization.path
+        host, path = args.host, args.path
         match = f'(http.host eq "{host}" and starts_with(http.request.uri.path, "{path}"))'
         # Requests for <path> go to Cloud Storage (origin rule) with the bucket prepended to
         # the path (transform rule); everything else on the host still goes to the pools.

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import RegionSpec
-
-# Google's load-balancer and health-check source ranges; the only sources ever allowed in from
-# outside the VPC (https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges).
-HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
-
-# Tag carried by every cell's ingress nodes; the health-check rule targets only these.
-INGRESS_TAG = "demobank-ingress"
-
-
-@dataclass
-class NetworkArgs:
-    spec: RegionSpec
+from rollout import catalog
+from rollout.args import NetworkArgs
 
 
 class Network(pulumi.ComponentResource):
@@ -34,43 +20,43 @@ class Network(pulumi.ComponentResource):
     """Cloud Router carrying the NAT."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("demobank:network:Network", name, None, opts)
-        spec = args.spec
+        super().__init__(catalog.NETWORK_COMPONENT, name, None, opts)
+        names = args.names
         child = pulumi.ResourceOptions(parent=self)
 
         # Custom mode: every subnet is declared here, so no range appears that was not reviewed.
         self.vpc = gcp.compute.Network(
             "vpc",
-            name=names.region_name(spec.short, "vpc"),
+            name=names.vpc,
             auto_create_subnetworks=False,
             routing_mode="REGIONAL",
             delete_default_routes_on_create=False,
-            description=f"Demo Bank {spec.region} ({spec.hub.name} hub)",
+            description=args.description,
             opts=child,
         )
         self.substrate = gcp.compute.Subnetwork(
             "substrate",
-            name=names.region_name(spec.short, "substrate"),
+            name=names.substrate,
             network=self.vpc.id,
-            region=spec.region,
-            ip_cidr_range=spec.network.substrate_cidr,
+            region=args.region,
+            ip_cidr_range=args.substrate_cidr,
             private_ip_google_access=True,  # reach Google APIs without public IPs
             log_config=flow_logs(),
             opts=child,
         )
         self.router = gcp.compute.Router(
             "router",
-            name=names.region_name(spec.short, "router"),
+            name=names.router,
             network=self.vpc.id,
-            region=spec.region,
+            region=args.region,
             opts=child,
         )
         # Egress for private nodes; no inbound path is created by NAT.
         gcp.compute.RouterNat(
             "nat",
-            name=names.region_name(spec.short, "nat"),
+            name=names.nat,
             router=self.router.name,
-            region=spec.region,
+            region=args.region,
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
@@ -79,11 +65,11 @@ class Network(pulumi.ComponentResource):
         # The only ingress rule from outside: Google's health checkers to cell ingress nodes.
         gcp.compute.Firewall(
             "allow-health-checks",
-            name=names.region_name(spec.short, "allow-health-checks"),
+            name=names.allow_health_checks,
             network=self.vpc.id,
             direction="INGRESS",
-            source_ranges=HEALTH_CHECK_RANGES,
-            target_tags=[INGRESS_TAG],
+            source_ranges=list(catalog.HEALTH_CHECK_RANGES),
+            target_tags=[catalog.INGRESS_TAG],
             allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=["80", "443", "10256"])],
             log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
             priority=1000,
@@ -92,7 +78,7 @@ class Network(pulumi.ComponentResource):
         # Explicit deny-all below every allow, logged, so the baseline is visible in audits.
         gcp.compute.Firewall(
             "deny-all-ingress",
-            name=names.region_name(spec.short, "deny-all-ingress"),
+            name=names.deny_all_ingress,
             network=self.vpc.id,
             direction="INGRESS",
             source_ranges=["0.0.0.0/0"],

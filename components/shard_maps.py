@@ -7,25 +7,15 @@ Routers read ``shard-map/<region>/<version>.json`` (the name is the content's ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import GlobalFile
+from rollout import catalog
+from rollout.args import ShardMapsArgs
 
 # Published maps are routing data every router in every region reads; they are never served
 # publicly. A map is cached for a day: a new version is a new object name.
 CACHE_CONTROL = "private, max-age=86400, immutable"
-
-
-@dataclass
-class ShardMapsArgs:
-    config: GlobalFile
-    project: str
-    artifacts: dict[str, tuple[str, bytes]]
-    """region -> (object name, canonical JSON) as rollout.shards.publish_artifact returns."""
 
 
 class ShardMaps(pulumi.ComponentResource):
@@ -39,22 +29,18 @@ class ShardMaps(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ShardMapsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("demobank:shards:ShardMaps", name, None, opts)
-        cfg = args.config
-        bucket_name = f"{args.project}-shard-maps"
-        if problem := names.check("bucket", bucket_name):
-            raise ValueError(problem)
+        super().__init__(catalog.SHARD_MAPS_COMPONENT, name, None, opts)
         # Private (public access prevention enforced), uniform access, versioned, protected:
         # a lost map stops every router in the region.
         self.bucket = gcp.storage.Bucket(
             "bucket",
-            name=bucket_name,
-            location=cfg.localization.bucket_location,
+            name=args.bucket_name,
+            location=args.location,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
             force_destroy=False,
-            labels=cfg.base_labels(),
+            labels=args.labels,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.objects = {}
@@ -66,7 +52,7 @@ class ShardMaps(pulumi.ComponentResource):
                 region,
                 bucket=self.bucket.name,
                 name=object_name,
-                content=content.decode("utf-8"),
+                content=content,
                 content_type="application/json",
                 cache_control=CACHE_CONTROL,
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
 import pulumi
 import pulumi_gcp as gcp
 
-from rollout import names
-from rollout.config import BackupSchedule, RegionSpec, SpannerAutoscaling
-from rollout.shards import read_ddl
-
-# The cell database's schema; every cell gets the same tables.
-CELL_SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "cell.sql"
-
-# Terraform-side deletion guard offered by pulumi-gcp 10.x: a destroy or replace of the
-# resource fails instead of deleting data ("DELETE" is the provider default).
-PREVENT = "PREVENT"
-
-
-@cache
-def cell_ddl(path: Path = CELL_SCHEMA) -> tuple[str, ...]:
-    """The cell schema's statements, read once per process."""
-    return tuple(read_ddl(path))
-
-
-@dataclass
-class SpannerInstanceArgs:
-    spec: RegionSpec
+from rollout import catalog
+from rollout.args import (
+    BackupSchedule,
+    CellDatabaseArgs,
+    SpannerAutoscaling,
+    SpannerInstanceArgs,
+)
 
 
 class SpannerInstance(pulumi.ComponentResource):
@@ -43,16 +25,14 @@ class SpannerInstance(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SpannerInstanceArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("demobank:spanner:SpannerInstance", name, None, opts)
-        spec = args.spec
-        scaling = spec.spanner.autoscaling
+        super().__init__(catalog.SPANNER_INSTANCE_COMPONENT, name, None, opts)
         self.instance = gcp.spanner.Instance(
             f"{name}-instance",
-            name=names.region_name(spec.short, "spanner"),
-            config=spec.spanner_config,  # regional-<region>: the region's data residency
-            display_name=names.spanner_display_name(spec.short),
-            edition=spec.spanner.edition,
-            autoscaling_config=autoscaling_config(scaling),
+            name=args.name,
+            config=args.config,  # regional-<region>: the region's data residency
+            display_name=args.display_name,
+            edition=args.edition,
+            autoscaling_config=autoscaling_config(args.autoscaling),
             # Each cell database has its own reviewed backup schedule (CellDatabase); the
             # instance-level automatic one would only double the backups.
             default_backup_schedule_type="NONE",
@@ -60,20 +40,12 @@ class SpannerInstance(pulumi.ComponentResource):
             force_destroy=False,
             # The Spanner instance has no deletion_protection field; PREVENT is its guard, and
             # the databases' enable_drop_protection also blocks deleting the instance.
-            deletion_policy=PREVENT,
-            labels=spec.base_labels(),
+            deletion_policy=catalog.PREVENT,
+            labels=args.labels,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.name = self.instance.name
         self.register_outputs({"name": self.name})
-
-
-@dataclass
-class CellDatabaseArgs:
-    spec: RegionSpec
-    cell: str
-    instance: pulumi.Input[str]
-    """The region's Spanner instance id."""
 
 
 class CellDatabase(pulumi.ComponentResource):
@@ -87,24 +59,24 @@ class CellDatabase(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CellDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("demobank:spanner:CellDatabase", name, None, opts)
-        spec = args.spec
+        super().__init__(catalog.CELL_DATABASE_COMPONENT, name, None, opts)
+        config = args.config
         self.database = gcp.spanner.Database(
             f"{name}-db",
-            name=names.database_name(args.cell),
+            name=config.name,
             instance=args.instance,
-            ddls=list(cell_ddl()),
+            ddls=list(config.ddl),
             # Point-in-time recovery window (config guarantees >= 1 day).
-            version_retention_period=spec.spanner.version_retention_period,
+            version_retention_period=config.version_retention_period,
             # Spanner-side: no API, console or gcloud call may drop the database (or its
             # instance) while this is on.
             enable_drop_protection=True,
             # Provider-side: a destroy or replacing update fails.
             deletion_protection=True,
-            deletion_policy=PREVENT,
+            deletion_policy=catalog.PREVENT,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        backup_schedule(f"{name}-backups", spec.spanner.backup, args.instance, self.database, self)
+        backup_schedule(f"{name}-backups", config.backup, args.instance, self.database, self)
         self.database_id = self.database.name
         self.register_outputs({"database_id": self.database_id})
 

@@ -27,60 +27,43 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rollout import names
+from rollout.catalog import (
+    ADDRESS,
+    BUCKET,
+    CELL,
+    CF_DNSSEC,
+    CF_LB,
+    CF_MONITOR,
+    CF_POOL,
+    CF_RULESET,
+    CF_ZONE_SETTING,
+    FIREWALL,
+    GKE_CLUSTER,
+    GKE_NODE_POOL,
+    GLOBAL_ADDRESS,
+    HEALTH_CHECK_RANGES,
+    INGRESS_TAG,
+    KAFKA_CLUSTER,
+    KAFKA_TOPIC,
+    KMS_CRYPTO_KEY,
+    KMS_KEY_RING,
+    LABELABLE,
+    NETWORK,
+    REQUIRED_LABELS,
+    ROUTER,
+    ROUTER_NAT,
+    SERVICE_ACCOUNT,
+    SPANNER_BACKUP_SCHEDULE,
+    SPANNER_DATABASE,
+    SPANNER_INSTANCE,
+    STACK,
+    STATEFUL,
+    SUBNETWORK,
+)
+from rollout.contract import region_of
 
 if TYPE_CHECKING:
-    from rollout.engine import Plan
-
-# --------------------------------------------------------------------------------------------
-# Types (checked against pulumi-gcp 10.x and pulumi-cloudflare 6.x)
-# --------------------------------------------------------------------------------------------
-
-GKE_CLUSTER = "gcp:container/cluster:Cluster"
-GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
-SPANNER_INSTANCE = "gcp:spanner/instance:Instance"
-SPANNER_DATABASE = "gcp:spanner/database:Database"
-SPANNER_BACKUP_SCHEDULE = "gcp:spanner/backupSchedule:BackupSchedule"
-KAFKA_CLUSTER = "gcp:managedkafka/cluster:Cluster"
-KAFKA_TOPIC = "gcp:managedkafka/topic:Topic"
-BUCKET = "gcp:storage/bucket:Bucket"
-KMS_KEY_RING = "gcp:kms/keyRing:KeyRing"
-KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
-FIREWALL = "gcp:compute/firewall:Firewall"
-SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
-ADDRESS = "gcp:compute/address:Address"
-GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
-NETWORK = "gcp:compute/network:Network"
-ROUTER = "gcp:compute/router:Router"
-ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
-SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
-
-CF_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
-CF_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec"
-CF_RULESET = "cloudflare:index/ruleset:Ruleset"
-CF_POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-CF_LB = "cloudflare:index/loadBalancer:LoadBalancer"
-CF_MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
-
-CELL = "demobank:cell:Cell"
-
-# Data the bank cannot rebuild: protect=True and the provider's own deletion guard.
-STATEFUL = frozenset({SPANNER_INSTANCE, SPANNER_DATABASE, KAFKA_CLUSTER, BUCKET})
-
-# Types whose SDK args take labels (GKE: resourceLabels). Checked against pulumi-gcp 10.2.
-LABELABLE: dict[str, str] = {
-    GKE_CLUSTER: "resourceLabels",
-    SPANNER_INSTANCE: "labels",
-    KAFKA_CLUSTER: "labels",
-    BUCKET: "labels",
-    KMS_CRYPTO_KEY: "labels",
-    ADDRESS: "labels",
-    GLOBAL_ADDRESS: "labels",
-    "gcp:secretmanager/secret:Secret": "labels",
-    "gcp:pubsub/topic:Topic": "labels",
-    "gcp:compute/securityPolicy:SecurityPolicy": "labels",
-    "gcp:dns/managedZone:ManagedZone": "labels",
-}
-REQUIRED_LABELS = ("hub", "region", "owner", "cost-center")
+    from rollout.plan import Plan
 
 # type -> (rollout.names kind, property holding the cloud name)
 NAME_KINDS: dict[str, tuple[str, str]] = {
@@ -106,9 +89,6 @@ NAME_KINDS: dict[str, tuple[str, str]] = {
 # Extra names some types carry: (type, kind, property).
 EXTRA_NAMES = [(SPANNER_INSTANCE, "spanner_display_name", "displayName")]
 
-# Google's load-balancer / health-check sources: the only public sources ever allowed in.
-HEALTH_CHECK_RANGES = frozenset({"35.191.0.0/16", "130.211.0.0/22"})
-INGRESS_TAG = "demobank-ingress"
 HSTS_MIN_AGE = 180 * 86_400
 MANAGED_WAF_PHASE = "http_request_firewall_managed"
 
@@ -322,7 +302,7 @@ def gke_deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> l
 
 @rule(
     "stateful-protect",
-    "stateful resources (Spanner, Kafka clusters, buckets) carry the protect option",
+    "stateful resources (Spanner, Kafka clusters and topics, buckets, KMS) carry protect",
     STATEFUL,
 )
 def stateful_protect(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
@@ -684,7 +664,7 @@ def cloudflare_zone_hardening(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str
     cloudflare = [n for n in nodes if n.type.startswith("cloudflare:")]
     if not cloudflare:
         return []
-    anchor = next((n.urn for n in nodes if n.type == "pulumi:pulumi:Stack"), cloudflare[0].urn)
+    anchor = next((n.urn for n in nodes if n.type == STACK), cloudflare[0].urn)
     declared = {n.props.get("settingId") for n in nodes if n.type == CF_ZONE_SETTING}
     out = [
         (anchor, f"no {CF_ZONE_SETTING} for {s!r}")
@@ -770,8 +750,7 @@ def nodes_of(plan: Plan) -> list[Node]:
 
 def plan_ctx(plan: Plan) -> Ctx:
     """The stack's context: its name and, for a regional stack, its exported region."""
-    region = plan.outputs.get("region")
-    return Ctx(stack=plan.stack, region=region if isinstance(region, str) and region else None)
+    return Ctx(stack=plan.stack, region=region_of(plan.outputs))
 
 
 def check_plan(plan: Plan, ctx: Ctx | None = None) -> list[Violation]:

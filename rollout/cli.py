@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rollout import engine
+from rollout import catalog, engine
+from rollout import plan as plan_model
 from rollout.config import Project, find_root, json_schemas, load_project
 from rollout.errors import EXIT_INVALID, InputError
 from rollout.gates import stack_checks
@@ -47,7 +48,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     problems = stack_checks(project, names)
     if problems:
         raise InputError(problems)
-    cache: dict[str, engine.Plan] = {}
+    cache: dict[str, plan_model.Plan] = {}
     plans = [engine.plan_stack(name, project, cache=cache) for name in names]
     violations = 0
     for plan in plans:
@@ -57,18 +58,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
         violations += _print_failover(plan)
         print()
     if args.json:
-        engine.save(plans, Path(args.json))
+        plan_model.save(plans, Path(args.json))
         print(f"wrote {args.json}")
     return 1 if violations else 0
 
 
-def _print_violations(plan: engine.Plan) -> int:
+def _print_violations(planned: plan_model.Plan) -> int:
     """Run every policy over the plan; print violations one per line. Returns mandatory count."""
     try:
         from policies import rules
     except ModuleNotFoundError:  # policies/ not part of this checkout
         return 0
-    found = rules.check_plan(plan)
+    found = rules.check_plan(planned)
     mandatory = [v for v in found if v.mandatory]
     if found:
         print(f"Policy violations ({len(found)}):")
@@ -79,13 +80,13 @@ def _print_violations(plan: engine.Plan) -> int:
     return len(mandatory)
 
 
-def _print_failover(plan: engine.Plan) -> int:
+def _print_failover(planned: plan_model.Plan) -> int:
     """The global stack's steering, judged on the plan: every pool monitored, no dead end."""
     from rollout import failover
 
-    if not plan.of_type("cloudflare:index/loadBalancer:LoadBalancer"):
+    if not planned.of_type(catalog.CF_LB):
         return 0
-    problems = failover.check_plan_failover(plan)
+    problems = failover.check_plan_failover(planned)
     for line in problems:
         print(f"    failover: {line}")
     if not problems:
@@ -132,8 +133,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from policies import rules
 
     violations = []
-    for plan in engine.load(Path(args.plan)):
-        violations += rules.check_plan(plan)
+    for planned in plan_model.load(Path(args.plan)):
+        violations += rules.check_plan(planned)
     for v in violations:
         print(v)
     mandatory = [v for v in violations if v.mandatory]
@@ -144,8 +145,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from rollout import diff
 
-    base = engine.load(Path(args.base))
-    head = engine.load(Path(args.head))
+    base = plan_model.load(Path(args.base))
+    head = plan_model.load(Path(args.head))
     report = diff.diff_plans(base, head)
     print(diff.markdown(report))
     if report.data_loss and not args.allow_data_loss:
@@ -157,8 +158,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     from rollout import diagram
 
     project = _project(args)
-    plan = engine.plan_stack(args.stack, project)
-    print(diagram.mermaid(plan))
+    print(diagram.mermaid(engine.plan_stack(args.stack, project)))
     return 0
 
 

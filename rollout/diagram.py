@@ -7,18 +7,19 @@ and names). Global stack: the Cloudflare load balancer -> pools -> origins, and 
 
 from __future__ import annotations
 
-from rollout.engine import Plan, Resource
-
-REGION = "demobank:region:Region"
-CELL = "demobank:cell:Cell"
-GKE_CLUSTER = "gcp:container/cluster:Cluster"
-SPANNER_INSTANCE = "gcp:spanner/instance:Instance"
-SPANNER_DATABASE = "gcp:spanner/database:Database"
-KAFKA_CLUSTER = "gcp:managedkafka/cluster:Cluster"
-KAFKA_TOPIC = "gcp:managedkafka/topic:Topic"
-CF_LB = "cloudflare:index/loadBalancer:LoadBalancer"
-CF_POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-BUCKET = "gcp:storage/bucket:Bucket"
+from rollout.catalog import (
+    BUCKET,
+    CELL,
+    CF_LB,
+    CF_POOL,
+    GKE_CLUSTER,
+    KAFKA_CLUSTER,
+    KAFKA_TOPIC,
+    REGION,
+    SPANNER_DATABASE,
+    SPANNER_INSTANCE,
+)
+from rollout.plan import Plan, Resource
 
 _ENTITIES = {
     "#": "#35;",

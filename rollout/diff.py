@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollout.engine import STACK_TYPE, Plan, Resource
+from rollout import catalog
+from rollout.catalog import STACK, STATEFUL
+from rollout.plan import Plan, Resource
 
 MARKER = "<!-- rollout-diff -->"
 FOLD_OVER = 25
@@ -22,39 +24,25 @@ FOLD_OVER = 25
 # pulumi-cloudflare 6: the "ForceNew" arguments that matter here). Any GCP resource also
 # replaces on ``name`` and ``project``.
 REPLACE_KEYS: dict[str, frozenset[str]] = {
-    "gcp:spanner/instance:Instance": frozenset({"config"}),
-    "gcp:spanner/database:Database": frozenset({"instance", "databaseDialect"}),
-    "gcp:spanner/backupSchedule:BackupSchedule": frozenset({"database", "instance"}),
-    "gcp:container/cluster:Cluster": frozenset({"location", "network", "subnetwork"}),
-    "gcp:container/nodePool:NodePool": frozenset({"cluster", "location"}),
-    "gcp:storage/bucket:Bucket": frozenset({"location"}),
-    "gcp:managedkafka/cluster:Cluster": frozenset({"clusterId", "location"}),
-    "gcp:managedkafka/topic:Topic": frozenset({"topicId", "cluster", "location"}),
-    "gcp:kms/keyRing:KeyRing": frozenset({"location"}),
-    "gcp:kms/cryptoKey:CryptoKey": frozenset({"keyRing", "purpose"}),
-    "gcp:compute/network:Network": frozenset({"autoCreateSubnetworks"}),
-    "gcp:compute/subnetwork:Subnetwork": frozenset({"network", "region"}),
-    "gcp:compute/address:Address": frozenset({"region", "address", "addressType"}),
-    "gcp:serviceaccount/account:Account": frozenset({"accountId"}),
-    "cloudflare:index/zoneSetting:ZoneSetting": frozenset({"zoneId", "settingId"}),
-    "cloudflare:index/loadBalancerPool:LoadBalancerPool": frozenset({"accountId"}),
-    "cloudflare:index/loadBalancer:LoadBalancer": frozenset({"zoneId"}),
+    catalog.SPANNER_INSTANCE: frozenset({"config"}),
+    catalog.SPANNER_DATABASE: frozenset({"instance", "databaseDialect"}),
+    catalog.SPANNER_BACKUP_SCHEDULE: frozenset({"database", "instance"}),
+    catalog.GKE_CLUSTER: frozenset({"location", "network", "subnetwork"}),
+    catalog.GKE_NODE_POOL: frozenset({"cluster", "location"}),
+    catalog.BUCKET: frozenset({"location"}),
+    catalog.KAFKA_CLUSTER: frozenset({"clusterId", "location"}),
+    catalog.KAFKA_TOPIC: frozenset({"topicId", "cluster", "location"}),
+    catalog.KMS_KEY_RING: frozenset({"location"}),
+    catalog.KMS_CRYPTO_KEY: frozenset({"keyRing", "purpose"}),
+    catalog.NETWORK: frozenset({"autoCreateSubnetworks"}),
+    catalog.SUBNETWORK: frozenset({"network", "region"}),
+    catalog.ADDRESS: frozenset({"region", "address", "addressType"}),
+    catalog.SERVICE_ACCOUNT: frozenset({"accountId"}),
+    catalog.CF_ZONE_SETTING: frozenset({"zoneId", "settingId"}),
+    catalog.CF_POOL: frozenset({"accountId"}),
+    catalog.CF_LB: frozenset({"zoneId"}),
 }
 GCP_REPLACE_KEYS = frozenset({"name", "project"})
-
-# Data that cannot be rebuilt from code: deleting or replacing one loses it.
-STATEFUL_TYPES = frozenset(
-    {
-        "gcp:spanner/instance:Instance",
-        "gcp:spanner/database:Database",
-        "gcp:managedkafka/cluster:Cluster",
-        "gcp:managedkafka/topic:Topic",
-        "gcp:storage/bucket:Bucket",
-        "gcp:kms/keyRing:KeyRing",
-        "gcp:kms/cryptoKey:CryptoKey",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Change:
@@ -100,7 +88,7 @@ def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _resources(plan: Plan | None) -> dict[str, Resource]:
     if plan is None:
         return {}
-    return {r.urn: r for r in plan.resources if r.type != STACK_TYPE}
+    return {r.urn: r for r in plan.resources if r.type != STACK}
 
 
 def diff_stack(stack: str, base: Plan | None, head: Plan | None) -> StackDiff:
@@ -138,7 +126,7 @@ def diff_plans(base: Iterable[Plan], head: Iterable[Plan]) -> DiffReport:
         c
         for s in stacks
         for c in (*s.replaced, *s.deleted)
-        if c.type in STATEFUL_TYPES or c.protected
+        if c.type in STATEFUL or c.protected
     ]
     return DiffReport(stacks, loss)
 

@@ -15,15 +15,12 @@ to the referenced stack's offline outputs (planned first, once).
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
 import gc
 import hashlib
 import ipaddress
-import json
 import logging
-from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,145 +32,10 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 
-from rollout.config import PROJECT_NAME, Project, load_project
-from rollout.errors import InputError
-
-STACK_TYPE = "pulumi:pulumi:Stack"
-STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
-
-
-@dataclass
-class Resource:
-    """One registration, as the engine saw it."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    inputs: dict[str, Any]
-    dependencies: list[str]
-    protect: bool
-    retain_on_delete: bool
-    custom: bool
-    ignore_changes: list[str] = field(default_factory=list)
-    """Input properties whose changes the engine ignores (``ignore_changes``)."""
-    secrets: list[str] = field(default_factory=list)
-    """Key paths of inputs that were secret; redacted when the plan is saved."""
-    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def is_component(self) -> bool:
-        return not self.custom and self.type != STACK_TYPE
-
-
-@dataclass
-class Plan:
-    """Everything a stack would register, in registration order, and its outputs."""
-
-    stack: str
-    project: str
-    resources: list[Resource]
-    outputs: dict[str, Any]
-
-    def __post_init__(self) -> None:
-        self.by_urn = {r.urn: r for r in self.resources}
-        self._indexed = -1  # len(resources) when the indexes below were built
-
-    def _index(self) -> None:
-        """Index by type, (type, name) and parent once, so lookups in loops stay linear.
-
-        Rebuilt if ``resources`` grew or shrank since (a plan is not otherwise mutated).
-        """
-        if self._indexed == len(self.resources):
-            return
-        by_type: dict[str, list[Resource]] = {}
-        by_name: dict[tuple[str, str], list[Resource]] = {}
-        by_parent: dict[str | None, list[Resource]] = {}
-        for r in self.resources:
-            by_type.setdefault(r.type, []).append(r)
-            by_name.setdefault((r.type, r.name), []).append(r)
-            by_parent.setdefault(r.parent, []).append(r)
-        self._by_type, self._by_name, self._by_parent = by_type, by_name, by_parent
-        self.by_urn = {r.urn: r for r in self.resources}
-        self._indexed = len(self.resources)
-
-    def of_type(self, type_: str) -> list[Resource]:
-        self._index()
-        return list(self._by_type.get(type_, ()))
-
-    def one(self, type_: str, name: str) -> Resource:
-        self._index()
-        found = self._by_name.get((type_, name), [])
-        if len(found) != 1:
-            raise KeyError(f"{len(found)} resources of type {type_} named {name}")
-        return found[0]
-
-    def children(self, urn: str) -> list[Resource]:
-        self._index()
-        return list(self._by_parent.get(urn, ()))
-
-    def ancestors(self, resource: Resource) -> list[Resource]:
-        self._index()
-        out = []
-        parent = resource.parent
-        while parent and parent in self.by_urn:
-            out.append(self.by_urn[parent])
-            parent = self.by_urn[parent].parent
-        return out
-
-    def counts(self) -> dict[str, int]:
-        """Resources by type (the stack itself excluded)."""
-        return dict(sorted(Counter(r.type for r in self.resources if r.type != STACK_TYPE).items()))
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able copy (callers may edit it without touching the plan)."""
-        return copy.deepcopy(self._json())
-
-    def _json(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "project": self.project,
-            "resources": [
-                {
-                    "urn": r.urn,
-                    "type": r.type,
-                    "name": r.name,
-                    "parent": r.parent,
-                    "inputs": _redacted(r.inputs, r.secrets),
-                    "secrets": r.secrets,
-                    "dependencies": r.dependencies,
-                    "protect": r.protect,
-                    "retainOnDelete": r.retain_on_delete,
-                    "ignoreChanges": r.ignore_changes,
-                    "custom": r.custom,
-                }
-                for r in self.resources
-            ],
-            "outputs": self.outputs,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Plan:
-        resources = [
-            Resource(
-                urn=r["urn"],
-                type=r["type"],
-                name=r["name"],
-                parent=r.get("parent"),
-                inputs=r.get("inputs") or {},
-                dependencies=list(r.get("dependencies") or []),
-                protect=bool(r.get("protect")),
-                retain_on_delete=bool(r.get("retainOnDelete")),
-                ignore_changes=list(r.get("ignoreChanges") or []),
-                custom=bool(r.get("custom", True)),
-                secrets=list(r.get("secrets") or []),
-            )
-            for r in data["resources"]
-        ]
-        return cls(
-            data["stack"], data.get("project", PROJECT_NAME), resources, data.get("outputs") or {}
-        )
-
+from rollout import catalog
+from rollout.catalog import PROJECT_NAME
+from rollout.config import Project, load_project
+from rollout.plan import Plan, Resource
 
 # ---------------------------------------------------------------------------------------------
 # Mocks: plausible outputs for the resources the program creates
@@ -199,7 +61,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         typ = args.typ
         name = state.get("name") or args.name
-        if typ == STACK_REFERENCE_TYPE:
+        if typ == catalog.STACK_REFERENCE:
             ref = state.get("name", args.name)
             stack = str(ref).rsplit("/", 1)[-1]
             if stack not in self.stack_outputs:
@@ -207,18 +69,18 @@ class PlanMocks(pulumi.runtime.Mocks):
             return ref, {"name": ref, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
         if not args.custom:
             return None, {}
-        if typ in ("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress"):
+        if typ in (catalog.ADDRESS, catalog.GLOBAL_ADDRESS):
             state.setdefault("address", _fake_ip(f"{self.project_id}/{name}"))
-        elif typ == "gcp:serviceaccount/account:Account":
+        elif typ == catalog.SERVICE_ACCOUNT:
             state["email"] = (
                 f"{state.get('accountId', name)}@{self.project_id}.iam.gserviceaccount.com"
             )
             state["member"] = f"serviceAccount:{state['email']}"
-        elif typ == "gcp:container/cluster:Cluster":
+        elif typ == catalog.GKE_CLUSTER:
             state["endpoint"] = _fake_ip(f"gke/{name}")
-        elif typ == "gcp:kms/cryptoKey:CryptoKey":
+        elif typ == catalog.KMS_CRYPTO_KEY:
             state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
-        elif typ == "gcp:kms/keyRing:KeyRing":
+        elif typ == catalog.KMS_KEY_RING:
             state["id"] = (
                 f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"
             )
@@ -256,7 +118,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "ignore_changes": list(request.ignoreChanges),
             "custom": bool(request.custom),
         }
-        if request.type == STACK_TYPE:
+        if request.type == catalog.STACK:
             self.recorded.append(Resource(inputs={}, **common))
             return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs, plain = _deserialize(request.object)
@@ -426,20 +288,6 @@ def _plain_paths(value: Any, secrets: list[str] | None, path: str) -> Any:
     return str(value)
 
 
-def _redacted(inputs: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
-    """A copy of ``inputs`` with each secret top-level key replaced by a fingerprint: a saved
-    plan (a CI artifact) never holds a secret, yet a diff still sees that it changed."""
-    if not secrets:
-        return inputs
-    out = dict(inputs)
-    for path in secrets:
-        key = path.split(".", 1)[0].split("[", 1)[0]
-        if key in out:
-            digest = hashlib.sha256(json.dumps(out[key], sort_keys=True).encode()).hexdigest()
-            out[key] = f"[secret sha256:{digest[:12]}]"
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Running a stack
 # ---------------------------------------------------------------------------------------------
@@ -461,6 +309,51 @@ class _QuietLogger(logging.Logger):
         self.messages.append((record.levelno, record.getMessage()))
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector paused for a program run, and the heap before it frozen.
+
+    The SDK makes tens of container objects per registration (an Output, its future and task
+    per output property), all alive until the program ends; the cyclic collector would walk
+    that growing heap again and again (more than half the run time at a few thousand
+    resources). Nothing here needs cycles freed mid-run: pause it, restore it after. Objects
+    alive before the program (imported SDK modules: about a million) are never garbage;
+    frozen, no collection walks them again, during this run or after it. Frozen garbage is
+    never freed, though, so whatever is garbage by now is freed first (without this each 5x10
+    plan leaked about 25 MiB and asyncio's task registry grew).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.collect(1)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def sdk_shortcuts() -> Iterator[None]:
+    """The two SDK internals the offline runner replaces while a program runs, and only then.
+
+    The SDK walks the whole Python stack at every registration to tell the CLI where in the
+    program a resource was declared (source positions for `pulumi preview` diagnostics).
+    Offline nobody reads them, and the walk grows with component nesting: skipped here.
+    The SDK's MockMonitor (Invoke, ReadResource) serialises results with ``_sync_await``, which
+    would pump the running loop re-entrantly now that monitor calls run inline: see ``_drive``.
+    """
+    saved_stack_trace = sdk_resource._get_stack_trace
+    saved_sync_await = pulumi_mocks._sync_await
+    sdk_resource._get_stack_trace = _no_stack_trace
+    pulumi_mocks._sync_await = _drive
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = saved_stack_trace
+        pulumi_mocks._sync_await = saved_sync_await
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -475,34 +368,8 @@ def run_program(
     settings.reset_options(project=project, stack=stack, preview=True)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     mocks = PlanMocks(project_id, stack_outputs or {})
-    # The SDK makes tens of container objects per registration (an Output, its future and task
-    # per output property), all alive until the program ends; the cyclic collector would walk
-    # that growing heap again and again (more than half the run time at a few thousand
-    # resources). Nothing here needs cycles freed mid-run: pause it, restore it after.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    # Objects alive before the program (imported SDK modules: about a million) are never
-    # garbage; frozen, no collection walks them again, during this run or after it. Frozen
-    # garbage is never freed, though, so whatever is garbage by now is freed first (without
-    # this each 5x10 plan leaked about 25 MiB and asyncio's task registry grew).
-    gc.collect(1)
-    gc.freeze()
-    # The SDK walks the whole Python stack at every registration to tell the CLI where in the
-    # program a resource was declared (source positions for `pulumi preview` diagnostics).
-    # Offline nobody reads them, and the walk grows with component nesting: skip it here only.
-    saved_stack_trace = sdk_resource._get_stack_trace
-    sdk_resource._get_stack_trace = _no_stack_trace
-    # The SDK's MockMonitor (Invoke, ReadResource) serialises results with _sync_await, which
-    # would pump the running loop re-entrantly now that monitor calls run inline: see _drive.
-    saved_sync_await = pulumi_mocks._sync_await
-    pulumi_mocks._sync_await = _drive
-    try:
+    with collector_paused(), sdk_shortcuts():
         recorded, outputs = _run(program, mocks, project=project, stack=stack)
-    finally:
-        sdk_resource._get_stack_trace = saved_stack_trace
-        pulumi_mocks._sync_await = saved_sync_await
-        if gc_was_enabled:
-            gc.enable()
     return Plan(
         stack=stack,
         project=project,
@@ -615,7 +482,7 @@ def plan_stack(
         lambda: program.build(project),
         stack=stack,
         config=spec.raw,
-        project_id=spec.raw.get("gcp:project", f"{PROJECT_NAME}-{stack}"),
+        project_id=spec.project_id,
         stack_outputs=stack_outputs,
     )
     cache[stack] = plan
@@ -630,30 +497,4 @@ def plan_all(project: Project | None = None, root: Path | None = None) -> dict[s
     return {name: cache[name] for name in project.stacks}
 
 
-def save(plans: Iterable[Plan], path: Path) -> None:
-    """Write plans as JSON: one plan as an object, several as {"stacks": [...]}."""
-    items = [p.to_json() for p in plans]
-    data: Any = items[0] if len(items) == 1 else {"stacks": items}
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def load(path: Path) -> list[Plan]:
-    """Read a saved plan file (one plan or {"stacks": [...]})."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError.one(str(path), "(file)", f"not a plan JSON file: {exc}") from None
-    items = data.get("stacks", [data]) if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(
-        isinstance(i, dict) and "stack" in i and isinstance(i.get("resources"), list) for i in items
-    ):
-        raise InputError.one(
-            str(path),
-            "(root)",
-            'expected {"stack", "resources": [...]} or {"stacks": [...]} '
-            "as written by rollout plan --json",
-        )
-    return [Plan.from_json(i) for i in items]
-
-
-__all__ = ["Plan", "Resource", "load", "plan_all", "plan_stack", "run_program", "save"]
+__all__ = ["collector_paused", "plan_all", "plan_stack", "run_program", "sdk_shortcuts"]

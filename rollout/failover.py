@@ -19,17 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rollout.config import CLOUDFLARE_REGIONS, Project, Steering
-from rollout.engine import Plan
+from rollout.catalog import CF_LB, CF_POOL, CLOUDFLARE_REGIONS, HOME_POOL
+from rollout.config import Project, Steering
+from rollout.config.rules import GLOBAL_FILE
 from rollout.errors import Problem, format_path
+from rollout.plan import Plan
 from rollout.yamlfile import KeyPath
 
-GLOBAL_FILE = "regions/global.yaml"
-HOME_POOL = "home"
-POOL_TYPE = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-LB_TYPE = "cloudflare:index/loadBalancer:LoadBalancer"
-
-_FIX = "add a second pool (e.g. home) or a different fallback_pool"
+_FIX = f"add a second pool (e.g. {HOME_POOL}) or a different fallback_pool"
 
 
 def _routes(steering: Steering) -> Iterator[tuple[KeyPath, str, list[str]]]:
@@ -123,12 +120,12 @@ def check_plan_failover(plan: Plan) -> list[str]:
     source = f"plan {plan.stack}"
     out: list[str] = []
     counts: dict[str, int] = {}
-    for pool in plan.of_type(POOL_TYPE):
+    for pool in plan.of_type(CF_POOL):
         if not pool.inputs.get("monitor"):
             out.append(f"{source}: pool {pool.name}: no health monitor; set monitor on the pool")
         origins: Sequence[dict[str, Any]] = pool.inputs.get("origins") or []
         counts[pool.name] = sum(1 for o in origins if o.get("enabled", True))
-    balancers = plan.of_type(LB_TYPE)
+    balancers = plan.of_type(CF_LB)
     if len(balancers) != 1:
         return [*out, f"{source}: expected one load balancer, found {len(balancers)}"]
     lb = balancers[0].inputs

@@ -1,106 +1,139 @@
 """The Pulumi program, as a function: ``pulumi up`` and the offline engine both call build().
 
-Reading the stack's role, region and overrides from ``pulumi.Config`` (not from the stack file
-directly) keeps the program honest: it sees exactly what the CLI passes it.
+Config flows one way. :func:`rollout.config.load_project` has already read, merged and
+validated every file; the program takes its stack's merged spec from there, checks that what
+the Pulumi CLI passed in ``pulumi.Config`` agrees with that stack file (a disagreement is a
+one-line error, never a second merge), turns the spec into each component's narrow Args
+(``rollout.args``) and builds the stack's role.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
-from rollout.config import PROJECT_NAME, Project, RegionSpec, load_project, merge
+from rollout.args import EdgeArgs, ObjectSpec, global_args, region_args
+from rollout.catalog import PROJECT_NAME
+from rollout.config import Project, RegionSpec, StackSpec, load_project
+from rollout.errors import InputError, Problem
 
-
-def region_spec(project: Project, stack: str, config: pulumi.Config) -> RegionSpec:
-    """The stack's region, merged with the overrides the CLI passed in config."""
-    region = config.require("region")
-    overrides = config.get_object("overrides") or None
-    project_id = pulumi.Config("gcp").get("project") or f"{PROJECT_NAME}-{stack}"
-    stack_file = project.stacks[stack].file if stack in project.stacks else None
-    return merge(
-        stack,
-        project_id,
-        project.docs["regions/defaults.yaml"],
-        project.docs[f"regions/{region}.yaml"],
-        project.docs.get(stack_file) if stack_file else None,
-        overrides,  # type: ignore[arg-type]
-    )
+# The stack-file keys whose value the program relies on, and the config namespace of each.
+CHECKED_KEYS = (
+    (PROJECT_NAME, "role"),
+    (PROJECT_NAME, "region"),
+    (PROJECT_NAME, "overrides"),
+    (PROJECT_NAME, "regionalStacks"),
+    ("gcp", "project"),
+)
 
 
 def build(project: Project | None = None) -> None:
     """Build the stack's role: a region's substrate and cells, or the global edge."""
     project = project or load_project(Path.cwd())
-    stack = pulumi.get_stack()
-    config = pulumi.Config(PROJECT_NAME)
-    role = config.require("role")
-    if role == "regional":
-        from components.region import Region, RegionArgs
-
-        spec = region_spec(project, stack, config)
-        region = Region(spec.short, RegionArgs(spec=spec))
-        for key, value in region.stack_outputs().items():
-            pulumi.export(key, value)
-    elif role == "global":
-        from components.edge import Edge, EdgeArgs
-        from components.global_database import GlobalDatabase, GlobalDatabaseArgs
-        from components.localization import LocalizationPlatform, LocalizationPlatformArgs
-        from components.shard_maps import ShardMaps, ShardMapsArgs
-        from rollout.l10n import build_bundles
-        from rollout.shards import read_ddl
-
-        g = project.global_
-        # pool name -> "org/project/stack"; each regional stack's cells become that pool's origins.
-        refs: dict[str, str] = config.require_object("regionalStacks")
-        cells = {pool: pulumi.StackReference(ref).get_output("cells") for pool, ref in refs.items()}
-        edge = Edge("edge", EdgeArgs(settings=g, regional_cells=cells))
-        labels = g.base_labels()
-        directory = GlobalDatabase(
-            "directory",
-            GlobalDatabaseArgs(
-                settings=g.directory,
-                ddl=read_ddl(project.root / "schema" / "directory.sql"),
-                labels=labels,
-            ),
-        )
-        project_id = pulumi.Config("gcp").get("project") or f"{PROJECT_NAME}-{stack}"
-        l10n = LocalizationPlatform(
-            "l10n",
-            LocalizationPlatformArgs(
-                config=g,
-                bundles=build_bundles(project.root),
-                zone_id=g.zone.id,
-                project=project_id,
-            ),
-        )
-        shard_maps = ShardMaps(
-            "shard-maps",
-            ShardMapsArgs(config=g, project=project_id, artifacts=published_shard_maps(project)),
-        )
-        pulumi.export("load_balancer_hostname", edge.hostname)
-        pulumi.export("l10n_manifest_url", l10n.manifest_url)
-        pulumi.export("l10n_bucket", l10n.bucket.name)
-        pulumi.export("shard_maps_bucket", shard_maps.bucket.name)
-        pulumi.export("shard_maps", shard_maps.objects)
-        pulumi.export("pools", {pool: p.id for pool, p in edge.pools.items()})
-        pulumi.export("zone_id", edge.zone_id)
-        pulumi.export("directory_instance", directory.instance.name)
-        pulumi.export("directory_database", directory.database.name)
+    spec = project.stack(pulumi.get_stack())
+    check_cli_config(spec)
+    if spec.region is not None:  # load_project merged it: a regional stack
+        build_region(spec.region)
     else:
-        raise ValueError(f"demobank:role must be regional or global, found {role!r}")
+        build_global(project, spec)
 
 
-def published_shard_maps(project: Project) -> dict[str, tuple[str, bytes]]:
+def check_cli_config(spec: StackSpec) -> None:
+    """What the CLI passed must be what the stack file says (the spec was merged from it)."""
+    problems: list[Problem] = []
+    for namespace, key in CHECKED_KEYS:
+        full = f"{namespace}:{key}"
+        found = pulumi.Config(namespace).get(key)
+        written = spec.raw.get(full)
+        if full == "gcp:project" and found is None:
+            continue  # not passed: the provider takes the project from the environment
+        if _value(found) != _value(written):
+            problems.append(
+                Problem(
+                    spec.file,
+                    f"config.{full}",
+                    f"the Pulumi CLI passed {_shown(found)} but the stack file says "
+                    f"{_shown(written)}; run `pulumi config` against this stack file, or fix it",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _value(text: str | None) -> Any:
+    """Config text as data: objects arrive as JSON text, in whatever key order."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _shown(text: str | None) -> str:
+    return "nothing" if text is None else f"a value of {len(text)} characters"
+
+
+def build_region(spec: RegionSpec) -> None:
+    """A regional stack: the region's substrate and cells, and the outputs the edge reads."""
+    from components.region import Region
+
+    region = Region(spec.short, region_args(spec))
+    for key, value in region.outputs.exports().items():
+        pulumi.export(key, value)
+
+
+def build_global(project: Project, spec: StackSpec) -> None:
+    """The global stack: the edge over the regional stacks, the directory, the CDN content."""
+    from components.edge import Edge
+    from components.global_database import GlobalDatabase
+    from components.localization import LocalizationPlatform
+    from components.shard_maps import ShardMaps
+    from rollout.l10n import build_bundles
+
+    args = global_args(
+        project.global_,
+        project_id=spec.project_id,
+        stack_file=spec.file,
+        bundles=tuple(
+            ObjectSpec(o.path, o.content.decode("utf-8"), o.content_type, o.cache_control)
+            for o in build_bundles(project.root).objects
+        ),
+        shard_maps=published_shard_maps(project),
+    )
+    # pool name -> "org/project/stack"; each regional stack's cells become that pool's origins.
+    refs = spec.config.regionalStacks or {}
+    regional = {pool: pulumi.StackReference(ref).outputs for pool, ref in refs.items()}
+    edge = Edge("edge", EdgeArgs(config=args.edge, regional_outputs=regional))
+    directory = GlobalDatabase("directory", args.directory)
+    l10n = LocalizationPlatform("l10n", args.localization)
+    shard_maps = ShardMaps("shard-maps", args.shard_maps)
+    pulumi.export("load_balancer_hostname", edge.hostname)
+    pulumi.export("l10n_manifest_url", l10n.manifest_url)
+    pulumi.export("l10n_bucket", l10n.bucket.name)
+    pulumi.export("shard_maps_bucket", shard_maps.bucket.name)
+    pulumi.export("shard_maps", shard_maps.objects)
+    pulumi.export("pools", {pool: p.id for pool, p in edge.pools.items()})
+    pulumi.export("zone_id", edge.zone_id)
+    pulumi.export("directory_instance", directory.instance.name)
+    pulumi.export("directory_database", directory.database.name)
+
+
+def published_shard_maps(project: Project) -> dict[str, tuple[str, str]]:
     """region -> (object name, canonical JSON) of every regional stack's committed shard map."""
     from rollout import shards
 
-    out: dict[str, tuple[str, bytes]] = {}
+    out: dict[str, tuple[str, str]] = {}
     for stack in project.regional_stacks():
         if stack.region is None:
             continue
         table, _ = shards.load_table(project.root, stack.region.region)
-        out[stack.region.region] = shards.publish_artifact(
-            table.region, table.assignment, table.buckets
-        )
+        name, content = shards.publish_artifact(table.region, table.assignment, table.buckets)
+        out[stack.region.region] = (name, content.decode("utf-8"))
     return out
+
+
+__all__ = ["build", "check_cli_config", "published_shard_maps"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rollout.engine import Plan
+from rollout.plan import Plan
 
 
 def tree(plan: Plan) -> str:

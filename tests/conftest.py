@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rollout.config import Project, load_project
-from rollout.engine import Plan, plan_all
+from rollout.engine import plan_all
+from rollout.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from rollout.engine import Plan
+from rollout.plan import Plan
 
 GOLDEN = Path(__file__).parent / "golden"
 MISSING = "__missing__"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rollout import cli, yamlfile
-from rollout.config import Project, StackConfig, carve, json_schemas, load_project
+from rollout.args import CellRanges, carve
+from rollout.config import Project, StackConfig, json_schemas, load_project
 from rollout.errors import InputError
 from rollout.yamlfile import MAX_NODES, parse_text
 
@@ -54,12 +55,12 @@ def test_shipped_project_merges_defaults_region_and_stack(project: Project) -> N
 
 def test_carve_splits_a_cell_without_overlap() -> None:
     parts = carve("10.16.0.0/17")
-    assert parts == {
-        "pods": "10.16.0.0/18",
-        "nodes": "10.16.64.0/20",
-        "services": "10.16.80.0/20",
-        "master": "10.16.127.240/28",
-    }
+    assert parts == CellRanges(
+        pods="10.16.0.0/18",
+        nodes="10.16.64.0/20",
+        services="10.16.80.0/20",
+        master="10.16.127.240/28",
+    )
 
 
 def test_pulumi_yaml_declares_only_types_pulumi_accepts() -> None:

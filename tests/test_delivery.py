@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rollout import cli, shards
-from rollout.engine import Plan
 from rollout.l10n import build_bundles
+from rollout.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 OBJECT = "gcp:storage/bucketObject:BucketObject"

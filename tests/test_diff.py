@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from rollout import cli, diagram, diff, engine
-from rollout.engine import Plan, Resource
+from rollout import cli, diagram, diff
+from rollout import plan as plan_model
+from rollout.plan import Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
 CELL = "demobank:cell:Cell"
@@ -59,8 +60,8 @@ def test_removing_a_cell_is_data_loss(
     assert "| `gcp:spanner/database:Database` | `eu-2-db` |" in rest
 
     base_file, head_file = tmp_path / "base.json", tmp_path / "head.json"
-    engine.save([base], base_file)
-    engine.save([head], head_file)
+    plan_model.save([base], base_file)
+    plan_model.save([head], head_file)
     monkeypatch.chdir(ROOT)
     assert cli.main(["diff", str(base_file), str(head_file)]) == 1
     assert "## ⛔ Data loss" in capsys.readouterr().out

@@ -16,8 +16,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from rollout import cli, engine
+from rollout.catalog import STACK
 from rollout.config import Project
-from rollout.engine import STACK_TYPE, Plan, load, plan_all, plan_stack, run_program, save
+from rollout.engine import plan_all, plan_stack, run_program
+from rollout.plan import Plan, load, save
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +70,7 @@ def box_plan() -> Plan:
 
 def test_components_and_children_are_recorded_with_their_parent(box_plan: Plan) -> None:
     stack = box_plan.resources[0]
-    assert stack.type == STACK_TYPE
+    assert stack.type == STACK
     box = box_plan.one("test:index:Box", "box")
     assert box.parent == stack.urn and not box.custom and box.is_component
     net = box_plan.one("gcp:compute/network:Network", "net")
@@ -255,7 +257,7 @@ def test_shipped_plans_build_every_stack(plans: dict[str, Plan]) -> None:
     assert set(plans) == {"eu", "apac", "global"}
     for name, plan in plans.items():
         assert plan.stack == name
-        assert plan.resources[0].type == STACK_TYPE
+        assert plan.resources[0].type == STACK
         assert len({r.urn for r in plan.resources}) == len(plan.resources), "URNs must be unique"
         # every resource but the stack hangs under a component of ours
         for r in plan.resources[1:]:

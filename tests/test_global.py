@@ -18,15 +18,17 @@ from typing import Any
 import pytest
 
 from rollout import program
-from rollout.config import CLOUDFLARE_REGIONS, Project, Steering, load_project
-from rollout.engine import Plan, run_program
+from rollout.catalog import CLOUDFLARE_REGIONS
+from rollout.config import Project, Steering, load_project
+from rollout.ddl import read_ddl
+from rollout.engine import run_program
 from rollout.failover import (
     check_failover,
     check_plan_failover,
     failover_problems,
     project_pools,
 )
-from rollout.shards import read_ddl
+from rollout.plan import Plan
 from tests.inventory import assert_inventory
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from policies import crossguard, rules
 from policies.rules import Ctx, Node, Violation, check_plan
 from rollout import cli
-from rollout.engine import Plan, Resource
+from rollout.plan import Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
 R = rules

@@ -12,15 +12,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.region import Region, RegionArgs
-from rollout import names
-from rollout.config import NAME_RE, CellSpec, Project, RegionSpec, carve
-from rollout.engine import Plan, Resource, run_program
+from rollout import names, program
+from rollout.args import carve
+from rollout.config import NAME_RE, CellSpec, Project, RegionSpec
+from rollout.engine import run_program
+from rollout.plan import Plan, Resource
 from tests.inventory import assert_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,12 +85,9 @@ def expected_counts(n_cells: int, topics: int) -> dict[str, int]:
 def plan_region(spec: RegionSpec) -> Plan:
     """Plan ``spec`` exactly as the program builds a regional stack (same URNs and outputs)."""
 
-    def program() -> None:
-        region = Region(spec.short, RegionArgs(spec=spec))
-        for key, value in region.stack_outputs().items():
-            pulumi.export(key, value)
-
-    return run_program(program, stack=spec.stack, config={}, project_id=spec.project)
+    return run_program(
+        lambda: program.build_region(spec), stack=spec.stack, config={}, project_id=spec.project
+    )
 
 
 def cell_of(plan: Plan, resource: Resource) -> str | None:
@@ -425,6 +422,6 @@ def test_any_valid_region_builds_exactly_its_cells(project: Project) -> None:
         # Each cell's ranges are carved from its own CIDR only.
         for cell, cell_spec in spec.cells.items():
             subnet = plan.one("gcp:compute/subnetwork:Subnetwork", f"{cell}-subnet")
-            assert subnet.inputs["ipCidrRange"] == carve(cell_spec.cidr)["nodes"]
+            assert subnet.inputs["ipCidrRange"] == carve(cell_spec.cidr).nodes
 
     check()

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from rollout.shards import bucket_for, read_ddl
+from rollout.ddl import read_ddl
+from rollout.shards import bucket_for
 from tests.spanner_emulator import spanner_emulator  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,529 @@
+"""Narrow, typed inputs for every component, built once from a stack's merged spec.
+
+Each component gets exactly what it uses: its resolved cloud names, carved ranges, labels and
+the settings it turns into resources, and nothing to dig through (Fabric's module variables,
+not a whole RegionSpec). The static part of a component's inputs is its ``*Config``, built here
+by :func:`region_args` or :func:`global_args`; where a component also needs another
+resource's outputs (a VPC id, an instance name), its ``*Args`` pairs that config with them and
+its parent fills them in.
+
+``components/`` imports these types and the catalog, never ``rollout.config``,
+``rollout.shards`` or ``rollout.l10n`` (a test holds it to that).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from rollout import names
+from rollout.config.models import (
+    BackupSchedule,
+    ClusterSettings,
+    DirectorySettings,
+    EdgeSettings,
+    GlobalFile,
+    RegionSpec,
+    SpannerAutoscaling,
+    Zone,
+)
+from rollout.config.models import Steering as Steering  # handed on: the edge's check regions
+from rollout.ddl import read_ddl
+from rollout.errors import InputError
+
+# The schema every cell database gets, and the global directory's.
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+CELL_SCHEMA = SCHEMA_DIR / "cell.sql"
+DIRECTORY_SCHEMA = SCHEMA_DIR / "directory.sql"
+
+# Secondary range names inside a cell's own subnet (unique per subnet, so constant).
+PODS_RANGE = "pods"
+SERVICES_RANGE = "services"
+
+# The Kubernetes namespace and service account the bank's workload runs as in every cell.
+K8S_NAMESPACE = "bank"
+K8S_SERVICE_ACCOUNT = "bank-workload"
+
+GIB = 1024**3
+
+
+# --------------------------------------------------------------------------------------------
+# Regional stack
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkNames:
+    vpc: str
+    substrate: str
+    router: str
+    nat: str
+    allow_health_checks: str
+    deny_all_ingress: str
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    region: str
+    description: str
+    """The VPC's description (region and hub)."""
+    substrate_cidr: str
+    """The region's shared subnet's range."""
+    names: NetworkNames
+
+
+@dataclass(frozen=True)
+class SpannerInstanceArgs:
+    name: str
+    config: str
+    """The instance configuration: ``regional-<region>``, the region's data residency."""
+    display_name: str
+    edition: str
+    autoscaling: SpannerAutoscaling
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EventBusConfig:
+    cluster_id: str
+    region: str
+    vcpu: int
+    memory_bytes: int
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EventBusArgs:
+    config: EventBusConfig
+    subnet: pulumi.Input[str]
+    """The region's substrate subnet id (projects/P/regions/R/subnetworks/S)."""
+
+
+@dataclass(frozen=True)
+class CellRanges:
+    """A cell's single range carved into its parts (:func:`carve`)."""
+
+    pods: str
+    nodes: str
+    services: str
+    master: str
+
+
+@dataclass(frozen=True)
+class SubnetConfig:
+    name: str
+    ranges: CellRanges
+    pods_range: str
+    """Name of the subnet's secondary range for pods."""
+    services_range: str
+    """Name of the subnet's secondary range for services."""
+
+
+@dataclass(frozen=True)
+class ClusterNames:
+    node_account: str
+    keyring: str
+    cluster: str
+    pool: str
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    cell: str
+    project: str
+    region: str
+    settings: ClusterSettings
+    names: ClusterNames
+    master_range: str
+    """The control plane's /28, the last /28 of the cell's range."""
+    pods_range: str
+    services_range: str
+    workload_pool: str
+    """The project's Workload Identity pool, ``<project>.svc.id.goog``."""
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    config: ClusterConfig
+    network: pulumi.Input[str]
+    """The region's VPC id."""
+    subnet: pulumi.Input[str]
+    """The cell's own subnet id."""
+    project_number: pulumi.Input[str]
+    """The project's number (for the GKE service agent's address)."""
+
+
+@dataclass(frozen=True)
+class CellDatabaseConfig:
+    name: str
+    ddl: tuple[str, ...]
+    version_retention_period: str
+    backup: BackupSchedule
+
+
+@dataclass(frozen=True)
+class CellDatabaseArgs:
+    config: CellDatabaseConfig
+    instance: pulumi.Input[str]
+    """The region's Spanner instance id."""
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    topic_id: str
+    partitions: int
+    retention_ms: int
+    cleanup_policy: str
+
+
+@dataclass(frozen=True)
+class CellTopicsConfig:
+    region: str
+    topics: dict[str, TopicConfig]
+    """Catalog topic name -> the cell's topic, in catalog order."""
+
+
+@dataclass(frozen=True)
+class CellTopicsArgs:
+    config: CellTopicsConfig
+    cluster_id: pulumi.Input[str]
+    """The region's Kafka cluster (short id)."""
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityConfig:
+    cell: str
+    project: str
+    region: str
+    account_id: str
+    kubernetes_account: str
+    """``<namespace>/<service account>`` the cell's pods run as."""
+    workload_member: str
+    """The Workload Identity principal allowed to act as the account."""
+    kafka_condition_title: str
+    topic_prefix: str
+    """What every topic and consumer group of the cell starts with."""
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityArgs:
+    config: WorkloadIdentityConfig
+    instance: pulumi.Input[str]
+    """The region's Spanner instance id."""
+    database: pulumi.Input[str]
+    """The cell's database id."""
+    kafka_cluster_id: pulumi.Input[str]
+    """The region's Managed Kafka cluster (short id)."""
+    cluster: pulumi.Resource
+    """The cell's GKE cluster: its creation creates the Workload Identity pool."""
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    region: str
+    labels: dict[str, str]
+    subnet: SubnetConfig
+    cluster: ClusterConfig
+    database: CellDatabaseConfig
+    topics: CellTopicsConfig
+    identity: WorkloadIdentityConfig
+    ingress: IngressConfig
+
+
+@dataclass(frozen=True)
+class CellArgs:
+    config: CellConfig
+    network: pulumi.Input[str]
+    """The region's VPC id."""
+    spanner_instance: pulumi.Input[str]
+    """The region's Spanner instance id."""
+    kafka_cluster_id: pulumi.Input[str]
+    """The region's Managed Kafka cluster (short id)."""
+    project_number: pulumi.Input[str]
+    """The project's number (for the GKE service agent)."""
+
+
+@dataclass(frozen=True)
+class RegionArgs:
+    project: str
+    region: str
+    hub: str
+    oncall_group: str
+    """The Google group paged for the region."""
+    network: NetworkArgs
+    spanner: SpannerInstanceArgs
+    event_bus: EventBusConfig
+    cells: dict[str, CellConfig]
+    """Cell name (its Pulumi logical name) -> its config, in the region file's order."""
+
+
+@cache
+def carve(cidr: str) -> CellRanges:
+    """A cell's single range split into its parts, deterministically.
+
+    First half: pods (GKE secondary range). Second half: nodes, then services, each an eighth
+    of the cell; the control plane's /28 is the last /28 of the cell. Only the cell's own
+    range is used, so adding or removing a cell never renumbers another.
+    """
+    net = ipaddress.ip_network(cidr)
+    halves = list(net.subnets(prefixlen_diff=1))
+    eighths = list(halves[1].subnets(new_prefix=net.prefixlen + 3))
+    master = ipaddress.ip_network((int(net.broadcast_address) - 15, 28))
+    return CellRanges(
+        pods=str(halves[0]), nodes=str(eighths[0]), services=str(eighths[1]), master=str(master)
+    )
+
+
+@cache
+def schema_statements(path: Path) -> tuple[str, ...]:
+    """A schema file's statements, read once per process."""
+    return tuple(read_ddl(path))
+
+
+def region_args(spec: RegionSpec) -> RegionArgs:
+    """Everything a regional stack builds, resolved from its merged spec."""
+    base = spec.base_labels()
+    return RegionArgs(
+        project=spec.project,
+        region=spec.region,
+        hub=spec.hub.name,
+        oncall_group=spec.hub.oncall_group,
+        network=NetworkArgs(
+            region=spec.region,
+            description=f"Demo Bank {spec.region} ({spec.hub.name} hub)",
+            substrate_cidr=spec.network.substrate_cidr,
+            names=NetworkNames(
+                **{
+                    field: names.region_name(spec.short, field.replace("_", "-"))
+                    for field in NetworkNames.__dataclass_fields__
+                }
+            ),
+        ),
+        spanner=SpannerInstanceArgs(
+            name=names.region_name(spec.short, "spanner"),
+            config=spec.spanner_config,
+            display_name=names.spanner_display_name(spec.short),
+            edition=spec.spanner.edition,
+            autoscaling=spec.spanner.autoscaling,
+            labels=base,
+        ),
+        event_bus=EventBusConfig(
+            cluster_id=names.region_name(spec.short, "kafka"),
+            region=spec.region,
+            vcpu=spec.kafka.vcpu,
+            memory_bytes=spec.kafka.memory_gib * GIB,
+            labels=base,
+        ),
+        cells={cell: cell_config(spec, cell) for cell in spec.cells},
+    )
+
+
+def cell_config(spec: RegionSpec, cell: str) -> CellConfig:
+    """One cell's config: its ranges, names, labels and the settings of each of its parts."""
+    ranges = carve(spec.cells[cell].cidr)
+    labels = {**spec.base_labels(), "cell": cell}
+    return CellConfig(
+        region=spec.region,
+        labels=labels,
+        subnet=SubnetConfig(
+            name=names.cell_name(spec.short, cell, "subnet"),
+            ranges=ranges,
+            pods_range=PODS_RANGE,
+            services_range=SERVICES_RANGE,
+        ),
+        cluster=ClusterConfig(
+            cell=cell,
+            project=spec.project,
+            region=spec.region,
+            settings=spec.cluster,
+            names=ClusterNames(
+                node_account=names.account_id(spec.short, cell, "node"),
+                keyring=names.cell_name(spec.short, cell, "keyring"),
+                cluster=names.cell_name(spec.short, cell, "gke"),
+                pool=names.cell_name(spec.short, cell, "pool"),
+            ),
+            master_range=ranges.master,
+            pods_range=PODS_RANGE,
+            services_range=SERVICES_RANGE,
+            workload_pool=f"{spec.project}.svc.id.goog",
+            labels=labels,
+        ),
+        database=CellDatabaseConfig(
+            name=names.database_name(cell),
+            ddl=schema_statements(CELL_SCHEMA),
+            version_retention_period=spec.spanner.version_retention_period,
+            backup=spec.spanner.backup,
+        ),
+        topics=CellTopicsConfig(
+            region=spec.region,
+            topics={
+                topic: TopicConfig(
+                    topic_id=names.topic_name(cell, topic),
+                    partitions=settings.partitions,
+                    retention_ms=(
+                        -1 if settings.retention_hours < 0 else settings.retention_hours * 3_600_000
+                    ),
+                    cleanup_policy=settings.cleanup_policy,
+                )
+                for topic, settings in spec.topics.items()
+            },
+        ),
+        identity=WorkloadIdentityConfig(
+            cell=cell,
+            project=spec.project,
+            region=spec.region,
+            account_id=names.account_id(spec.short, cell, "app"),
+            kubernetes_account=f"{K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT}",
+            workload_member=(
+                f"serviceAccount:{spec.project}.svc.id.goog[{K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT}]"
+            ),
+            kafka_condition_title=f"only-{names.region_name(spec.short, 'kafka')}",
+            topic_prefix=names.topic_prefix(cell),
+        ),
+        ingress=IngressConfig(
+            name=names.cell_name(spec.short, cell, "ingress"),
+            description=f"Ingress of cell {cell} ({spec.hub.name} hub)",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Global stack
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    zone: Zone
+    hostname: str
+    """The load-balanced hostname, ``<edge.hostname>.<zone.name>``."""
+    edge: EdgeSettings
+    home_address: str
+    """The existing home region's public ingress."""
+    l10n_path: str
+    """The CDN path of the localization bundles (cached as the objects say)."""
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    config: EdgeConfig
+    regional_outputs: Mapping[str, pulumi.Input[Any]]
+    """pool name -> that regional stack's outputs (``rollout.contract.RegionOutputs``)."""
+
+
+@dataclass(frozen=True)
+class GlobalDatabaseArgs:
+    instance_name: str
+    database_name: str
+    settings: DirectorySettings
+    """directory section of regions/global.yaml."""
+    ddl: tuple[str, ...]
+    """the directory schema, one statement per item (schema/directory.sql)."""
+    labels: dict[str, str]
+    """owner, cost-center, hub and region labels."""
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One bucket object to upload: its name, text and HTTP headers."""
+
+    path: str
+    content: str
+    content_type: str
+    cache_control: str
+
+
+@dataclass(frozen=True)
+class LocalizationPlatformArgs:
+    bucket_name: str
+    bucket_location: str
+    labels: dict[str, str]
+    objects: tuple[ObjectSpec, ...]
+    """Every bundle and the manifest, as ``rollout.l10n.build_bundles`` compiled them."""
+    zone_id: str
+    host: str
+    """The app's hostname the bundles are served under."""
+    path: str
+    """The CDN path of the bundles, e.g. /l10n/."""
+
+
+@dataclass(frozen=True)
+class ShardMapsArgs:
+    bucket_name: str
+    location: str
+    labels: dict[str, str]
+    artifacts: dict[str, tuple[str, str]]
+    """region -> (object name, canonical JSON) as rollout.shards.publish_artifact returns."""
+
+
+@dataclass(frozen=True)
+class GlobalArgs:
+    edge: EdgeConfig
+    directory: GlobalDatabaseArgs
+    localization: LocalizationPlatformArgs
+    shard_maps: ShardMapsArgs
+
+
+def bucket_name(project_id: str, purpose: str, file: str) -> str:
+    """``<project>-<purpose>``, or a one-line error naming the stack file's gcp:project."""
+    name = f"{project_id}-{purpose}"
+    if problem := names.check("bucket", name):
+        raise InputError.one(file, "config.gcp:project", f"{problem}; choose a shorter project id")
+    return name
+
+
+def global_args(
+    g: GlobalFile,
+    *,
+    project_id: str,
+    stack_file: str,
+    bundles: tuple[ObjectSpec, ...],
+    shard_maps: dict[str, tuple[str, str]],
+) -> GlobalArgs:
+    """Everything the global stack builds, resolved from regions/global.yaml."""
+    labels = g.base_labels()
+    host = f"{g.edge.hostname}.{g.zone.name}"
+    return GlobalArgs(
+        edge=EdgeConfig(
+            zone=g.zone,
+            hostname=host,
+            edge=g.edge,
+            home_address=g.home_origin.address,
+            l10n_path=g.localization.path,
+        ),
+        directory=GlobalDatabaseArgs(
+            instance_name=names.region_name("global", "directory"),
+            database_name="directory",
+            settings=g.directory,
+            ddl=schema_statements(DIRECTORY_SCHEMA),
+            labels=labels,
+        ),
+        localization=LocalizationPlatformArgs(
+            bucket_name=bucket_name(project_id, "l10n-bundles", stack_file),
+            bucket_location=g.localization.bucket_location,
+            labels=labels,
+            objects=bundles,
+            zone_id=g.zone.id,
+            host=host,
+            path=g.localization.path,
+        ),
+        shard_maps=ShardMapsArgs(
+            bucket_name=bucket_name(project_id, "shard-maps", stack_file),
+            location=g.localization.bucket_location,
+            labels=labels,
+            artifacts=shard_maps,
+        ),
+    )

@@ -1,0 +1,193 @@
+"""Rules that need more than one file (or more than one section of a file), one per kind.
+
+A rule about one shape lives on that shape's model (``rollout.config.models``); what is here
+needs the whole loaded project: address plans across regions and cells, cell names across
+regions, the global stack's references to the regional ones, and the steering's names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL, SPANNER_MULTI_REGION_CONFIGS
+from rollout.config.models import CONFIG_NS
+from rollout.errors import Problem
+from rollout.yamlfile import KeyPath, YamlDoc
+
+if TYPE_CHECKING:
+    from rollout.config.load import Project
+
+GLOBAL_FILE = "regions/global.yaml"
+
+
+def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[Problem]:
+    """Every cross-file rule over a loaded project, in a stable order."""
+    return [
+        *address_plan(project, region_docs),
+        *unique_cell_names(project, region_docs),
+        *regional_stack_references(project),
+        *steering_names(project),
+        *directory_placement(project),
+    ]
+
+
+def address_plan(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[Problem]:
+    """Regions do not overlap; the substrate and every cell lie inside their region, apart."""
+    problems: list[Problem] = []
+    region_nets: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+    for stack in project.regional_stacks():
+        spec = stack.region
+        assert spec is not None
+        doc = region_docs[spec.region]
+        net = ipaddress.ip_network(spec.network.cidr)
+        for other_region, other_net in region_nets:
+            if net.overlaps(other_net):
+                problems.append(
+                    doc.problem(
+                        ("network", "cidr"),
+                        f"{net} overlaps the network of {other_region} ({other_net}); "
+                        "give each region its own range",
+                    )
+                )
+        region_nets.append((spec.region, net))
+        substrate = ipaddress.ip_network(spec.network.substrate_cidr)
+        if not substrate.subnet_of(net):  # type: ignore[arg-type]
+            problems.append(
+                doc.problem(
+                    ("network", "substrate_cidr"),
+                    f"{substrate} is outside network.cidr {net}; put it inside the region's range",
+                )
+            )
+        seen: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = [
+            ("network.substrate_cidr", substrate)
+        ]
+        for cell, cell_spec in spec.cells.items():
+            path = ("cells", cell, "cidr")
+            cnet = ipaddress.ip_network(cell_spec.cidr)
+            if not cnet.subnet_of(net):  # type: ignore[arg-type]
+                problems.append(
+                    doc.problem(
+                        path,
+                        f"{cnet} is outside network.cidr {net}; give each cell its own range "
+                        f"inside network.cidr {net}",
+                    )
+                )
+            for other_name, other in seen:
+                if cnet.overlaps(other):
+                    problems.append(
+                        doc.problem(
+                            path,
+                            f"{cnet} overlaps {other_name} ({other}); give each cell its own "
+                            f"range inside network.cidr {net}",
+                        )
+                    )
+            seen.append((f"cells.{cell}.cidr", cnet))
+    return problems
+
+
+def unique_cell_names(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[Problem]:
+    """A cell's name is unique across all regions (it names the cell's database and topics)."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    for stack in project.regional_stacks():
+        spec = stack.region
+        assert spec is not None
+        for cell in spec.cells:
+            if cell in owner:
+                problems.append(
+                    region_docs[spec.region].problem(
+                        ("cells", cell),
+                        f"cell name {cell!r} is also used by region {owner[cell]}; "
+                        "cell names are unique across all regions",
+                    )
+                )
+            owner[cell] = spec.region
+    return problems
+
+
+def regional_stack_references(project: Project) -> list[Problem]:
+    """Every pool of ``demobank:regionalStacks`` names a regional stack of this project."""
+    problems: list[Problem] = []
+    regional = ", ".join(sorted(x.name for x in project.regional_stacks()))
+    for s in project.stacks.values():
+        if s.role != "global":
+            continue
+        for pool, ref in (s.config.regionalStacks or {}).items():
+            target = ref.rsplit("/", 1)[-1]
+            if target not in project.stacks or project.stacks[target].role != "regional":
+                problems.append(
+                    Problem(
+                        s.file,
+                        f"config.{CONFIG_NS}regionalStacks.{pool}",
+                        f"found {ref!r}: no regional stack {target!r} in stacks/ "
+                        f"(regional stacks: {regional})",
+                    )
+                )
+    return problems
+
+
+def known_pools(project: Project) -> set[str]:
+    """The home pool and one pool per key of the global stack's ``demobank:regionalStacks``."""
+    pools = {HOME_POOL}
+    for s in project.stacks.values():
+        if s.role == "global":
+            pools |= set(s.config.regionalStacks or {})
+    return pools
+
+
+def steering_names(project: Project) -> list[Problem]:
+    """Steering names real Cloudflare regions and only pools that exist."""
+    gdoc = project.docs.get(GLOBAL_FILE)
+    if gdoc is None:
+        return []
+    problems: list[Problem] = []
+    steering = project.global_.edge.steering
+    for region in steering.region_pools:
+        if region not in CLOUDFLARE_REGIONS:
+            close = difflib.get_close_matches(region, CLOUDFLARE_REGIONS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                gdoc.problem(
+                    ("edge", "steering", "region_pools", region),
+                    f"found {region!r}: not a Cloudflare region{hint} "
+                    f"(accepted: {', '.join(CLOUDFLARE_REGIONS)})",
+                )
+            )
+    refs: list[tuple[KeyPath, str]] = [
+        (("edge", "steering", "fallback_pool"), steering.fallback_pool)
+    ]
+    refs += [
+        (("edge", "steering", "default_pools", i), p) for i, p in enumerate(steering.default_pools)
+    ]
+    for section in ("region_pools", "country_pools"):
+        for key, names in getattr(steering, section).items():
+            refs += [(("edge", "steering", section, key, i), p) for i, p in enumerate(names)]
+    pools = known_pools(project)
+    for path, pool in refs:
+        if pool not in pools:
+            problems.append(
+                gdoc.problem(
+                    path,
+                    f"found pool {pool!r}; accepted pools: {', '.join(sorted(pools))} "
+                    f"({HOME_POOL}, or a key of demobank:regionalStacks)",
+                )
+            )
+    return problems
+
+
+def directory_placement(project: Project) -> list[Problem]:
+    """The global directory sits on a multi-region Spanner configuration."""
+    gdoc = project.docs.get(GLOBAL_FILE)
+    config = project.global_.directory.instance_config
+    if gdoc is None or config in SPANNER_MULTI_REGION_CONFIGS:
+        return []
+    return [
+        gdoc.problem(
+            ("directory", "instance_config"),
+            f"found {config!r}: not a multi-region Spanner "
+            f"configuration (e.g. nam-eur-asia1, eur3, asia1)",
+        )
+    ]
