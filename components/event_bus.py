@@ -85,7 +85,10 @@ class CellTopics(pulumi.ComponentResource):
                     # With 3 replicas, a write is acknowledged only once 2 have it.
                     "min.insync.replicas": "2",
                 },
-                opts=pulumi.ResourceOptions(parent=self),
+                # A topic holds acknowledged events until retention: stateful (catalog), so
+                # protected, with the provider's own guard too.
+                deletion_policy=catalog.PREVENT,
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
         self.topic_ids = [settings.topic_id for settings in config.topics.values()]
         self.register_outputs({"topics": self.topic_ids})

@@ -79,6 +79,7 @@ STATEFUL = frozenset(
         SPANNER_INSTANCE,
         SPANNER_DATABASE,
         KAFKA_CLUSTER,
+        KAFKA_TOPIC,
         BUCKET,
         KMS_KEY_RING,
         KMS_CRYPTO_KEY,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from rollout import program
-from rollout.catalog import CLOUDFLARE_REGIONS
+from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL
 from rollout.config import Project, Steering, load_project
 from rollout.ddl import read_ddl
 from rollout.engine import run_program
@@ -102,7 +102,7 @@ def test_golden_inventory(glob: Plan) -> None:
 def test_outputs(glob: Plan) -> None:
     out = glob.outputs
     assert out["load_balancer_hostname"] == "app.demobank.example"
-    assert set(out["pools"]) == {"eu", "apac", "home"}
+    assert set(out["pools"]) == {"eu", "apac", HOME_POOL}
     assert out["directory_instance"] == "demobank-global-directory"
     assert out["directory_database"] == "directory"
     assert re.fullmatch(r"[0-9a-f]{32}", out["zone_id"])
@@ -153,14 +153,14 @@ def test_every_pool_is_monitored_and_checked_near_its_users(glob: Plan) -> None:
     assert monitor.inputs["allowInsecure"] is False
     assert monitor.inputs["type"] == "https"
     pools = glob.of_type(POOL)
-    assert {p.name for p in pools} == {"eu", "apac", "home"}
+    assert {p.name for p in pools} == {"eu", "apac", HOME_POOL}
     for p in pools:
         assert p.inputs["monitor"] == "monitor-id", p.name
         assert p.inputs["minimumOrigins"] == 1 and p.inputs["enabled"] is True
         assert p.inputs["checkRegions"] and set(p.inputs["checkRegions"]) <= set(CLOUDFLARE_REGIONS)
     assert "WEU" in glob.one(POOL, "eu").inputs["checkRegions"]
     assert "SEAS" in glob.one(POOL, "apac").inputs["checkRegions"]
-    assert pool_addresses(glob, "home") == ["203.0.113.10"]
+    assert pool_addresses(glob, HOME_POOL) == ["203.0.113.10"]
 
 
 def test_zone_hardening(glob: Plan) -> None:
@@ -231,7 +231,7 @@ def test_shipped_regional_outputs_feed_pool_origins(plans: dict[str, Plan]) -> N
 
 def test_failover_holds_on_the_shipped_yaml(project: Project) -> None:
     pools = project_pools(project)
-    assert pools["home"] == 1 and pools["eu"] >= 1 and pools["apac"] >= 1
+    assert pools[HOME_POOL] == 1 and pools["eu"] >= 1 and pools["apac"] >= 1
     assert check_failover(project.global_.edge.steering, pools) == []
     assert failover_problems(project) == []
 
@@ -261,31 +261,31 @@ def test_failover_problem_is_positioned_in_the_file(project_copy: Path) -> None:
     [
         # the only pool anywhere is the fallback: the whole site rides on one pool
         (
-            {"region_pools": {}, "default_pools": ["home"], "fallback_pool": "home"},
-            {"home": 1},
+            {"region_pools": {}, "default_pools": [HOME_POOL], "fallback_pool": HOME_POOL},
+            {HOME_POOL: 1},
             ["edge.steering.fallback_pool: home is the only pool any route uses"],
         ),
         # a region whose pools have no origins at all, whatever is lost
         (
-            {"region_pools": {"OC": ["apac"]}, "default_pools": ["home", "eu"],
+            {"region_pools": {"OC": ["apac"]}, "default_pools": [HOME_POOL, "eu"],
              "fallback_pool": "apac"},
-            {"home": 1, "eu": 1, "apac": 0},
+            {HOME_POOL: 1, "eu": 1, "apac": 0},
             ["edge.steering.region_pools.OC: [apac] with fallback apac: no pool has origins "
              "(apac: 0)"],
         ),
         # regions left to default_pools are reported on one line naming them
         (
-            {"region_pools": {r: ["eu", "home"] for r in CLOUDFLARE_REGIONS if r != "SAS"},
+            {"region_pools": {r: ["eu", HOME_POOL] for r in CLOUDFLARE_REGIONS if r != "SAS"},
              "default_pools": ["apac"], "fallback_pool": "apac"},
-            {"home": 1, "eu": 1, "apac": 1},
+            {HOME_POOL: 1, "eu": 1, "apac": 1},
             ["edge.steering.default_pools: (serving SAS) [apac] with fallback apac: losing pool "
              "apac leaves"],
         ),
         # a country override is checked like a region
         (
-            {"region_pools": {}, "country_pools": {"SG": ["apac"]}, "default_pools": ["home", "eu"],
-             "fallback_pool": "apac"},
-            {"home": 1, "eu": 1, "apac": 2},
+            {"region_pools": {}, "country_pools": {"SG": ["apac"]},
+             "default_pools": [HOME_POOL, "eu"], "fallback_pool": "apac"},
+            {HOME_POOL: 1, "eu": 1, "apac": 2},
             ["edge.steering.country_pools.SG: [apac] with fallback apac: losing pool apac"],
         ),
     ],
@@ -303,7 +303,7 @@ def test_failover_problem_kinds(
 def test_plan_failover_flags_an_unmonitored_or_empty_pool(synthetic: Plan) -> None:
     broken = copy.deepcopy(synthetic)
     broken.one(POOL, "apac").inputs.pop("monitor")
-    broken.one(POOL, "home").inputs["origins"] = []
+    broken.one(POOL, HOME_POOL).inputs["origins"] = []
     found = check_plan_failover(broken)
     assert "plan global: pool apac: no health monitor; set monitor on the pool" in found
     assert any("losing pool apac leaves no pool with origins" in f for f in found), found
