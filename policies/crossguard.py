@@ -5,8 +5,13 @@ blocks), so the tests call :func:`build_policies` and each policy's ``validate``
 
 CrossGuard hands a rule the same camelCase properties the offline engine records. Values a
 preview cannot know yet become :data:`policies.rules.UNKNOWN` instead of aborting the policy.
-Residency: the expected region is the stack's own ``demobank:region`` config (the analyzer
-receives the stack's config), or the ``region`` passed to :func:`build_policies`.
+
+Stack facts come through pulumi-policy's own policy config: a rule that judges against the
+stack's region (``Rule.needs_region``) declares :data:`CONFIG_SCHEMA`, and reads ``stackRole``
+and ``region`` from ``args.get_config()``. ``rollout policy-config STACK`` writes that file
+from the stack file (``pulumi preview --policy-pack policies --policy-pack-config FILE``).
+Without it the policy fails closed: one violation saying what is missing and how to pass it,
+never a silently skipped residency check.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -28,6 +34,46 @@ from pulumi_policy.proxy import UnknownValueError
 from policies import rules
 
 PACK_NAME = "demobank"
+
+ROLES = ("regional", "global")
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        "stackRole": {
+            "type": "string",
+            "enum": list(ROLES),
+            "description": "the stack's demobank:role",
+        },
+        "region": {"type": "string", "description": "a regional stack's demobank:region"},
+    },
+    required=["stackRole"],
+)
+CONFIG_FIX = (
+    "pass the stack's policy config: `rollout policy-config STACK --out FILE`, then "
+    "`pulumi preview --policy-pack policies --policy-pack-config FILE`"
+)
+
+
+class ConfigMissing(Exception):
+    """The policy config lacks a stack fact a rule needs; the message says which."""
+
+
+def stack_region(config: Mapping[str, Any]) -> str | None:
+    """The region a rule judges against: a regional stack's region, None for the global one."""
+    role = config.get("stackRole")
+    if role not in ROLES:
+        raise ConfigMissing(f"policy config stackRole is {role!r}, expected one of {ROLES}")
+    region = config.get("region")
+    if role == "regional" and not (isinstance(region, str) and region):
+        raise ConfigMissing("policy config of a regional stack has no region")
+    return region if role == "regional" else None
+
+
+def policy_config(role: str, region: str | None) -> dict[str, dict[str, Any]]:
+    """The policy pack config file's content for one stack: policy name -> its config."""
+    config: dict[str, Any] = {"stackRole": role}
+    if region:
+        config["region"] = region
+    return {r.name: dict(config) for r in rules.RULES if r.needs_region}
 
 
 def _plain(value: Any) -> Any:
@@ -46,16 +92,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def stack_region() -> str | None:
-    """The stack's ``demobank:region`` config (set on regional stacks only)."""
-    try:
-        import pulumi
-
-        return pulumi.Config("demobank").get("region") or None
-    except Exception:  # no Pulumi runtime settings: no region known
-        return None
-
-
 def _level(mandatory: bool) -> EnforcementLevel:
     return EnforcementLevel.MANDATORY if mandatory else EnforcementLevel.ADVISORY
 
@@ -67,13 +103,20 @@ def _in_cell(urn: str) -> bool:
 
 
 def _resource_validator(
-    rule: rules.Rule, region: Callable[[], str | None]
+    rule: rules.Rule,
 ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in rule.types:
             return
+        region = None
+        if rule.needs_region:
+            try:
+                region = stack_region(args.get_config())
+            except ConfigMissing as exc:
+                report_violation(f"{exc}; {CONFIG_FIX}", None)
+                return
         ctx = rules.Ctx(
-            region=region(),
+            region=region,
             protect=bool(getattr(args.opts, "protect", False)),
             in_cell=_in_cell(args.urn),
         )
@@ -99,30 +142,27 @@ def _node(resource: Any) -> rules.Node:
 
 
 def _stack_validator(
-    rule: rules.StackRule, region: Callable[[], str | None]
+    rule: rules.StackRule,
 ) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         nodes = [_node(r) for r in args.resources]
-        for urn, message in rule.check(nodes, rules.Ctx(region=region())):
+        for urn, message in rule.check(nodes, rules.Ctx()):
             report_violation(message, urn)
 
     return validate
 
 
-def build_policies(region: str | None = None) -> list[Policy]:
+def build_policies() -> list[Policy]:
     """One CrossGuard policy per rule, same name, description and enforcement."""
-
-    def current_region() -> str | None:
-        return region or stack_region()
-
     out: list[Policy] = []
     for r in rules.RULES:
         out.append(
             ResourceValidationPolicy(
                 name=r.name,
                 description=r.description,
-                validate=_resource_validator(r, current_region),
+                validate=_resource_validator(r),
                 enforcement_level=_level(r.mandatory),
+                config_schema=CONFIG_SCHEMA if r.needs_region else None,
             )
         )
     for sr in rules.STACK_RULES:
@@ -130,7 +170,7 @@ def build_policies(region: str | None = None) -> list[Policy]:
             StackValidationPolicy(
                 name=sr.name,
                 description=sr.description,
-                validate=_stack_validator(sr, current_region),
+                validate=_stack_validator(sr),
                 enforcement_level=_level(sr.mandatory),
             )
         )

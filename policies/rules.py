@@ -2,7 +2,7 @@
 
 Two engines run the same rules:
 
-* the offline engine: ``check_plan(plan)`` judges a ``rollout.engine.Plan`` (``rollout plan``,
+* the offline engine: ``check_plan(plan)`` judges a ``rollout.plan.Plan`` (``rollout plan``,
   ``rollout check PLAN.json``, the tests);
 * Pulumi CrossGuard: ``policies/crossguard.py`` wraps each rule in a ResourceValidationPolicy or
   StackValidationPolicy for ``pulumi preview --policy-pack policies``.
@@ -12,8 +12,9 @@ only sees the types it declares. A *stack rule* is ``check(nodes, ctx) -> list[(
 over every resource of the stack (components included, for ancestry).
 
 Residency: a regional stack's expected region is ``Ctx.region``. ``check_plan`` takes it from
-the plan's ``region`` output (every regional stack exports it) unless the caller passes a ctx;
-the CrossGuard pack reads the stack's own ``demobank:region`` config. A stack without a region
+the plan's ``region`` output (``rollout.contract``) unless the caller passes a ctx; the
+CrossGuard pack reads it from the policy pack's config (``rollout policy-config STACK``) and
+fails closed when a rule that needs it has none. A stack without a region
 (the global stack) is still held to the continent rule: a resource labelled with a European
 region may not sit in an Asian location and the reverse.
 """
@@ -140,6 +141,9 @@ class Rule:
     mandatory: bool
     types: frozenset[str]
     check: ResourceCheck
+    needs_region: bool = False
+    """Judges against the stack's region (``Ctx.region``): CrossGuard reads it from the policy
+    pack's config and fails closed without it."""
 
 
 @dataclass(frozen=True)
@@ -166,10 +170,15 @@ STACK_RULES: list[StackRule] = []
 
 
 def rule(
-    name: str, description: str, types: Iterable[str], *, mandatory: bool = True
+    name: str,
+    description: str,
+    types: Iterable[str],
+    *,
+    mandatory: bool = True,
+    needs_region: bool = False,
 ) -> Callable[[ResourceCheck], ResourceCheck]:
     def register(fn: ResourceCheck) -> ResourceCheck:
-        RULES.append(Rule(name, description, mandatory, frozenset(types), fn))
+        RULES.append(Rule(name, description, mandatory, frozenset(types), fn, needs_region))
         return fn
 
     return register
@@ -435,6 +444,7 @@ def continent(location: str) -> str | None:
     "data-residency",
     "a regional stack's stateful and network resources sit in the stack's region",
     LOCATION_PROPS,
+    needs_region=True,
 )
 def data_residency(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     if not ctx.region:
@@ -458,6 +468,7 @@ def data_residency(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     "residency-continent",
     "no European data in an Asian location and the reverse",
     LOCATION_PROPS,
+    needs_region=True,
 )
 def residency_continent(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     labels = props.get(LABELABLE.get(type_, "labels")) or {}
@@ -488,24 +499,45 @@ def cell_of(urn: str, by_urn: Mapping[str, Node]) -> str | None:
     return None
 
 
-@stack_rule("cell-isolation", "no resource of one cell depends on a resource of another cell")
+@stack_rule(
+    "cell-isolation",
+    "no resource of one cell depends on a resource of another cell, directly or through others, "
+    "and nothing shared depends on a cell",
+)
 def cell_isolation(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    """The one definition of cell isolation over dependencies (the tests use it too).
+
+    A resource's reach is every resource it depends on, transitively. A cell's resource may
+    reach the shared substrate and its own cell, never another cell; a substrate resource may
+    reach no cell at all (the substrate is shared by every cell).
+    """
     by_urn = {n.urn: n for n in nodes}
+    cell = {n.urn: cell_of(n.urn, by_urn) for n in nodes}
+    reach: dict[str, dict[str, str]] = {}  # urn -> {cell urn: first resource reached in it}
+
+    def cells_reached(urn: str) -> dict[str, str]:
+        if urn in reach:
+            return reach[urn]
+        reach[urn] = {}  # a cycle (never in a real plan) ends here
+        found: dict[str, str] = {}
+        for dep in by_urn[urn].dependencies if urn in by_urn else ():
+            if dep not in by_urn:
+                continue
+            if cell[dep] is not None:
+                found.setdefault(cell[dep], dep)  # type: ignore[arg-type]
+            for c, first in cells_reached(dep).items():
+                found.setdefault(c, first)
+        reach[urn] = found
+        return found
+
     out = []
     for node in nodes:
-        mine = cell_of(node.urn, by_urn)
-        if mine is None:
-            continue
-        for dep in node.dependencies:
-            theirs = cell_of(dep, by_urn)
-            if theirs is not None and theirs != mine:
-                out.append(
-                    (
-                        node.urn,
-                        f"cell {by_urn[mine].name!r} depends on {dep} "
-                        f"of cell {by_urn[theirs].name!r}",
-                    )
-                )
+        mine = cell[node.urn]
+        for theirs, dep in sorted(cells_reached(node.urn).items()):
+            if theirs == mine:
+                continue
+            who = f"cell {by_urn[mine].name!r}" if mine else "the shared substrate"
+            out.append((node.urn, f"{who} depends on {dep} of cell {by_urn[theirs].name!r}"))
     return out
 
 
@@ -688,6 +720,7 @@ def cloudflare_zone_hardening(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str
     "labelable resources carry hub, region, owner, cost-center (and cell, inside a cell)",
     LABELABLE,
     mandatory=False,  # cost attribution and paging, not security: advisory
+    needs_region=True,
 )
 def required_labels(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     key = LABELABLE[type_]

@@ -162,6 +162,21 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_config(args: argparse.Namespace) -> int:
+    """The CrossGuard pack's config for one stack, from its stack file (region and role)."""
+    from policies import crossguard
+
+    spec = _project(args).stack(args.stack)
+    region = spec.region.region if spec.region is not None else None
+    text = json.dumps(crossguard.policy_config(spec.role, region), indent=2, sort_keys=True)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rollout", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -190,6 +205,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("head", metavar="HEAD.json")
     s.add_argument("--allow-data-loss", action="store_true")
     s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser(
+        "policy-config",
+        help="the policy pack's config for a stack (pulumi preview --policy-pack-config FILE)",
+    )
+    s.add_argument("stack")
+    s.add_argument("--out", metavar="FILE", help="write it here instead of printing it")
+    s.set_defaults(func=cmd_policy_config)
 
     s = sub.add_parser("diagram", help="a Mermaid diagram of a stack")
     s.add_argument("stack")

@@ -643,6 +643,17 @@ def test_cell_isolation() -> None:
     assert check(nodes, EU) == []  # depending on the region's substrate, or within a cell, is fine
     crossing = [*nodes, node("a-gke", R.GKE_CLUSTER, parent="cell-a", deps=("b-db",))]
     assert check(crossing, EU) == [("a-gke", "cell 'cell-a' depends on b-db of cell 'cell-b'")]
+    # Through a shared resource: cell-a -> the substrate -> cell-b is still a path between cells,
+    # and the substrate itself must not depend on a cell.
+    via = [
+        *nodes,
+        node("router", R.ROUTER, parent="region", deps=("b-db",)),
+        node("a-sub", R.SUBNETWORK, parent="cell-a", deps=("router",)),
+    ]
+    assert sorted(check(via, EU)) == [
+        ("a-sub", "cell 'cell-a' depends on b-db of cell 'cell-b'"),
+        ("router", "the shared substrate depends on b-db of cell 'cell-b'"),
+    ]
 
 
 def test_cloudflare_zone_hardening_requires_presence() -> None:
@@ -798,9 +809,25 @@ def opts(protect: bool = False, parent: str | None = None) -> PolicyResourceOpti
     return PolicyResourceOptions(protect, [], None, [], None, [], parent)  # type: ignore[arg-type]
 
 
-def resource_args(type_: str, props: dict[str, Any], urn: str, protect: bool = False) -> Any:
+# What `rollout policy-config eu` hands the pack for each rule that needs the stack's region.
+EU_POLICY_CONFIG = {"stackRole": "regional", "region": "europe-west2"}
+
+
+def resource_args(
+    type_: str,
+    props: dict[str, Any],
+    urn: str,
+    protect: bool = False,
+    config: dict[str, Any] | None = EU_POLICY_CONFIG,
+) -> Any:
     return ResourceValidationArgs(
-        type_, unknown_checking_proxy(props), urn, urn.rsplit("::", 1)[-1], opts(protect), None
+        type_,
+        unknown_checking_proxy(props),
+        urn,
+        urn.rsplit("::", 1)[-1],
+        opts(protect),
+        None,
+        config=config,
     )
 
 
@@ -813,18 +840,63 @@ class Collector:
 
 
 def test_crossguard_policies_mirror_the_rules() -> None:
-    policies = crossguard.build_policies(region="europe-west2")
+    policies = crossguard.build_policies()
     assert [p.name for p in policies] == [r.name for r in R.all_rules()]
     for p, r in zip(policies, R.all_rules(), strict=True):
         kind = ResourceValidationPolicy if isinstance(r, R.Rule) else StackValidationPolicy
         assert isinstance(p, kind)
         level = EnforcementLevel.MANDATORY if r.mandatory else EnforcementLevel.ADVISORY
         assert p.enforcement_level == level
+        needs = isinstance(r, R.Rule) and r.needs_region
+        assert (p.config_schema is crossguard.CONFIG_SCHEMA) == needs, p.name
 
 
-def _policy(name: str, region: str | None = "europe-west2") -> Any:
-    (found,) = [p for p in crossguard.build_policies(region=region) if p.name == name]
+def _policy(name: str) -> Any:
+    (found,) = [p for p in crossguard.build_policies() if p.name == name]
     return found
+
+
+@pytest.mark.parametrize(
+    ("config", "found"),
+    [
+        (None, "policy config stackRole is None"),
+        ({}, "policy config stackRole is None"),
+        ({"stackRole": "regional"}, "policy config of a regional stack has no region"),
+        ({"stackRole": "regional", "region": ""}, "has no region"),
+        ({"stackRole": "edge", "region": "europe-west2"}, "stackRole is 'edge'"),
+    ],
+)
+def test_crossguard_residency_fails_closed_without_the_stack_config(
+    config: dict[str, Any] | None, found: str
+) -> None:
+    """A residency rule that cannot learn the stack's region reports it; it never skips."""
+    report = Collector()
+    args = resource_args(R.KAFKA_CLUSTER, kafka(), "urn:pulumi:eu::demobank::k", config=config)
+    _policy("data-residency").validate(args, report)
+    ((message, _),) = report.violations
+    assert found in message and "rollout policy-config" in message
+
+
+def test_crossguard_global_stack_config_judges_no_region() -> None:
+    report = Collector()
+    asia = changed(kafka(), "location", "asia-southeast1")
+    args = resource_args(R.KAFKA_CLUSTER, asia, "urn:x::k", config={"stackRole": "global"})
+    _policy("data-residency").validate(args, report)
+    assert report.violations == []
+
+
+def test_policy_config_command_writes_what_the_pack_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "eu.json"
+    assert cli.main(["policy-config", "eu", "--out", str(out)]) == 0
+    config = json.loads(out.read_text())
+    assert set(config) == {r.name for r in R.RULES if r.needs_region}
+    assert all(c == EU_POLICY_CONFIG for c in config.values())
+    assert cli.main(["policy-config", "global"]) == 0
+    printed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert all(c == {"stackRole": "global"} for c in printed.values())
 
 
 # A real URN carries the type chain of its parents.

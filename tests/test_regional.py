@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policies import rules
+from policies.rules import Ctx, nodes_of
 from rollout import names, program
 from rollout.args import carve
 from rollout.config import NAME_RE, CellSpec, Project, RegionSpec
@@ -99,25 +101,8 @@ def cell_of(plan: Plan, resource: Resource) -> str | None:
 
 
 def isolation_violations(plan: Plan) -> list[str]:
-    """Every (resource, dependency) where a cell reaches another cell, directly or transitively;
-    and every substrate resource that reaches any cell (the substrate is shared)."""
-    out = []
-    for r in plan.resources:
-        home = cell_of(plan, r)
-        seen: set[str] = set()
-        todo = list(r.dependencies)
-        while todo:
-            urn = todo.pop()
-            if urn in seen or urn not in plan.by_urn:
-                continue
-            seen.add(urn)
-            dep = plan.by_urn[urn]
-            other = cell_of(plan, dep)
-            if other is not None and other != home:
-                where = f"cell {home}" if home else "the substrate"
-                out.append(f"{r.urn} ({where}) depends on {urn} (cell {other})")
-            todo.extend(dep.dependencies)
-    return out
+    """The policy's own definition of cell isolation, over the plan (rules.cell_isolation)."""
+    return [f"{urn}: {message}" for urn, message in rules.cell_isolation(nodes_of(plan), Ctx())]
 
 
 # Where each resource type carries names, and the service rule (names.LIMITS) each must meet.

@@ -80,6 +80,8 @@ def test_preview_runs_every_stack_with_the_policy_pack() -> None:
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPackConfigs"] == "policy-config.json"
+    assert "rollout policy-config ${{ matrix.stack }} --out policy-config.json" in runs(job)
     assert "matrix.stack" in pulumi["with"]["stack-name"]
     assert set(pulumi["env"]) == {"PULUMI_ACCESS_TOKEN", "CLOUDFLARE_API_TOKEN"}
     assert uses(job, "google-github-actions/auth@v2")
@@ -96,6 +98,9 @@ def test_deploy_jobs_are_protected(job_name: str) -> None:
     (pulumi,) = uses(job, "pulumi/actions@v6")
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["policyPacks"] == "policies"
+    # the residency rules fail closed without the stack's policy config
+    assert pulumi["with"]["policyPackConfigs"] == "policy-config.json"
+    assert "rollout policy-config" in runs(job)
 
 
 def test_deploy_orders_regional_before_global() -> None:
