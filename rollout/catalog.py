@@ -59,10 +59,17 @@ ROUTER = "gcp:compute/router:Router"
 ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
 SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
+SERVICE_ACCOUNT_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+SPANNER_DATABASE_IAM_MEMBER = "gcp:spanner/databaseIAMMember:DatabaseIAMMember"
+KMS_CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 SECRET = "gcp:secretmanager/secret:Secret"
 PUBSUB_TOPIC = "gcp:pubsub/topic:Topic"
 SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
 DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
+
+# Invokes (data sources) the program calls.
+GET_PROJECT = "gcp:organizations/getProject:getProject"
+GET_CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"
 
 CF_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 CF_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec"

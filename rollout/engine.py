@@ -91,9 +91,9 @@ class PlanMocks(pulumi.runtime.Mocks):
         return str(rid), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        if args.token == "gcp:organizations/getProject:getProject":
+        if args.token == catalog.GET_PROJECT:
             return {"number": "123456789012", "projectId": self.project_id, "name": self.project_id}
-        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+        if args.token == catalog.GET_CLIENT_CONFIG:
             return {"project": self.project_id, "region": "", "zone": "", "accessToken": ""}
         return {}
 

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from rollout import catalog
 from rollout.config import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def test_generated_project_loads_and_plans_like_the_floor(
     project = load_project(tmp_path)
     assert sorted(project.stacks) == ["global", "r0", "r1"]
     planned = bench.run_plan(project)
-    cells = [t for s in planned for t, _ in s if t == "demobank:cell:Cell"]
+    cells = [t for s in planned for t, _ in s if t == catalog.CELL]
     assert len(cells) == 4
     # the floor registers the same types as often (it raises otherwise); the typed floor runs in
     # the worker test below

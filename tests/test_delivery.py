@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rollout import cli, shards
+from rollout import catalog, cli, shards
 from rollout.l10n import build_bundles
 from rollout.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
-OBJECT = "gcp:storage/bucketObject:BucketObject"
+OBJECT = catalog.BUCKET_OBJECT
 
 
 def test_every_bundle_is_a_bucket_object_with_the_right_cache_headers(
@@ -22,7 +22,7 @@ def test_every_bundle_is_a_bucket_object_with_the_right_cache_headers(
     bundles = build_bundles(ROOT)
     objects = {r.inputs["name"]: r for r in plan.of_type(OBJECT) if r.name.startswith("l10n/")}
     assert set(objects) == {b.path for b in bundles.objects}
-    bucket = plan.one("gcp:storage/bucket:Bucket", "bundles")
+    bucket = plan.one(catalog.BUCKET, "bundles")
     for b in bundles.bundles:
         r = objects[b.path]
         assert r.inputs["cacheControl"] == "public, max-age=31536000, immutable"
@@ -42,7 +42,7 @@ def test_l10n_path_is_routed_to_the_bucket_and_cached_as_the_origin_says(
     plans: dict[str, Plan],
 ) -> None:
     plan = plans["global"]
-    rulesets = {r.name: r.inputs for r in plan.of_type("cloudflare:index/ruleset:Ruleset")}
+    rulesets = {r.name: r.inputs for r in plan.of_type(catalog.CF_RULESET)}
     [origin] = rulesets["l10n-origin"]["rules"]
     assert origin["action"] == "route"
     assert origin["actionParameters"]["hostHeader"] == "storage.googleapis.com"

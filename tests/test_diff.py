@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from rollout import cli, diagram, diff
+from rollout import catalog, cli, diagram, diff
 from rollout import plan as plan_model
 from rollout.plan import Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
-CELL = "demobank:cell:Cell"
-DATABASE = "gcp:spanner/database:Database"
+CELL = catalog.CELL
+DATABASE = catalog.SPANNER_DATABASE
 
 
 def clone(plan: Plan) -> Plan:
@@ -43,7 +43,7 @@ def test_removing_a_cell_is_data_loss(
     assert {c.name for c in stack.deleted} >= {"eu-2", "eu-2-db"}
     lost = {(c.type, c.name) for c in report.data_loss}
     assert (DATABASE, "eu-2-db") in lost
-    assert ("gcp:spanner/database:Database", "eu-1-db") not in lost
+    assert (catalog.SPANNER_DATABASE, "eu-1-db") not in lost
 
     text = diff.markdown(report)
     assert text.startswith(diff.MARKER + "\n## ⛔ Data loss\n")
@@ -74,7 +74,7 @@ def test_removing_a_cell_is_data_loss(
 def test_an_update_lists_the_changed_input_keys(plans: dict[str, Plan]) -> None:
     base = plans["eu"]
     head = clone(base)
-    gke = next(r for r in head.resources if r.type == "gcp:container/cluster:Cluster")
+    gke = next(r for r in head.resources if r.type == catalog.GKE_CLUSTER)
     gke.inputs["releaseChannel"] = {"channel": "STABLE"}
     gke.inputs["description"] = "new"
     report = diff.diff_plans([base], [head])
@@ -92,7 +92,7 @@ def test_an_update_lists_the_changed_input_keys(plans: dict[str, Plan]) -> None:
 def test_a_forcing_key_makes_a_replacement(plans: dict[str, Plan]) -> None:
     base = plans["eu"]
     head = clone(base)
-    inst = next(r for r in head.resources if r.type == "gcp:spanner/instance:Instance")
+    inst = next(r for r in head.resources if r.type == catalog.SPANNER_INSTANCE)
     inst.inputs["config"] = "regional-europe-west1"
     report = diff.diff_plans([base], [head])
     (change,) = report.stacks[0].replaced
@@ -106,10 +106,10 @@ def _r(urn: str, type_: str, inputs: dict[str, Any], protect: bool = False) -> R
 
 
 def test_hand_built_plans_and_new_stacks() -> None:
-    base = [Plan("eu", "demobank", [_r("u::a", "gcp:compute/network:Network", {"x": 1})], {})]
+    base = [Plan("eu", "demobank", [_r("u::a", catalog.NETWORK, {"x": 1})], {})]
     head = [
-        Plan("eu", "demobank", [_r("u::a", "gcp:compute/network:Network", {"x": 1})], {}),
-        Plan("me", "demobank", [_r("u::b", "gcp:storage/bucket:Bucket", {"name": "b|c"})], {}),
+        Plan("eu", "demobank", [_r("u::a", catalog.NETWORK, {"x": 1})], {}),
+        Plan("me", "demobank", [_r("u::b", catalog.BUCKET, {"name": "b|c"})], {}),
     ]
     report = diff.diff_plans(base, head)
     assert [s.stack for s in report.stacks] == ["eu", "me"]
@@ -119,7 +119,7 @@ def test_hand_built_plans_and_new_stacks() -> None:
     assert "`b`" in text  # the logical name, in a table cell
     # Dropping protect is flagged as a change of the option.
     head2 = [
-        Plan("eu", "demobank", [_r("u::a", "gcp:compute/network:Network", {"x": 1}, True)], {})
+        Plan("eu", "demobank", [_r("u::a", catalog.NETWORK, {"x": 1}, True)], {})
     ]
     assert diff.diff_plans(base, head2).stacks[0].updated[0].keys == ("[protect]",)
 
@@ -146,13 +146,13 @@ def test_each_shipped_diagram_names_its_cells(plans: dict[str, Plan]) -> None:
             assert f'"cell {cell.name}"' in text
         for db in plan.of_type(DATABASE):
             assert str(db.inputs.get("name", db.name)) in text
-    regional = [p for p in plans.values() if p.of_type("demobank:region:Region")]
+    regional = [p for p in plans.values() if p.of_type(catalog.REGION)]
     assert regional and all(p.of_type(CELL) for p in regional), "regional stacks have cells"
 
 
 def test_global_diagram_shows_pools_and_origins(plans: dict[str, Plan]) -> None:
     text = diagram.mermaid(plans["global"])
-    for pool in plans["global"].of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool"):
+    for pool in plans["global"].of_type(catalog.CF_POOL):
         assert f'"pool<br/>{pool.inputs["name"]}"' in text
         for origin in pool.inputs.get("origins") or []:
             assert origin["address"] in text

@@ -15,7 +15,7 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from rollout import cli, engine
+from rollout import catalog, cli, engine
 from rollout.catalog import STACK
 from rollout.config import Project
 from rollout.engine import plan_all, plan_stack, run_program
@@ -73,16 +73,16 @@ def test_components_and_children_are_recorded_with_their_parent(box_plan: Plan) 
     assert stack.type == STACK
     box = box_plan.one("test:index:Box", "box")
     assert box.parent == stack.urn and not box.custom and box.is_component
-    net = box_plan.one("gcp:compute/network:Network", "net")
-    sub = box_plan.one("gcp:compute/subnetwork:Subnetwork", "sub")
+    net = box_plan.one(catalog.NETWORK, "net")
+    sub = box_plan.one(catalog.SUBNETWORK, "sub")
     assert net.parent == box.urn and sub.parent == box.urn
     assert [r.name for r in box_plan.children(box.urn)] == ["net", "sub"]
     assert box_plan.ancestors(sub) == [box, stack]
 
 
 def test_inputs_dependencies_and_flags_are_recorded(box_plan: Plan) -> None:
-    net = box_plan.one("gcp:compute/network:Network", "net")
-    sub = box_plan.one("gcp:compute/subnetwork:Subnetwork", "sub")
+    net = box_plan.one(catalog.NETWORK, "net")
+    sub = box_plan.one(catalog.SUBNETWORK, "sub")
     assert net.inputs["autoCreateSubnetworks"] is False
     assert sub.inputs["ipCidrRange"] == "10.0.0.0/24"
     assert sub.dependencies == [net.urn]
@@ -111,7 +111,7 @@ def test_program_runs_many_times_in_one_process(box_plan: Plan) -> None:
 
 
 def test_secrets_are_seen_in_memory_and_redacted_when_saved(box_plan: Plan) -> None:
-    hushed = box_plan.one("gcp:compute/network:Network", "hushed")
+    hushed = box_plan.one(catalog.NETWORK, "hushed")
     assert hushed.inputs["description"] == "s3cr3t-value" and hushed.secrets == ["description"]
     [saved] = [r for r in box_plan.to_json()["resources"] if r["name"] == "hushed"]
     assert saved["inputs"]["description"].startswith("[secret sha256:")
@@ -165,7 +165,7 @@ def test_fast_struct_paths_give_what_the_sdk_gives(
     assert with_secrets >= 2
     assert paths["sdk"] == with_secrets, paths
     assert paths["plain"] == registrations + len(boxed.resources) - 1 - with_secrets, paths
-    hushed = boxed.one("gcp:compute/network:Network", "hushed")
+    hushed = boxed.one(catalog.NETWORK, "hushed")
     assert hushed.inputs["description"] == "s3cr3t-value"
     assert hushed.secrets == ["description"]
 
@@ -215,8 +215,8 @@ def test_monitor_calls_run_inline_on_the_program_thread(monkeypatch: pytest.Monk
     depths = [depth for _, depth in seen]
     assert max(depths) - min(depths) < 10, (min(depths), max(depths))
     assert len(seen) == 1 + 300 + 300  # the stack, the networks, the invokes
-    assert len(plan.of_type("gcp:compute/network:Network")) == 300
-    assert plan.one("gcp:compute/network:Network", "n7").secrets == ["description"]
+    assert len(plan.of_type(catalog.NETWORK)) == 300
+    assert plan.one(catalog.NETWORK, "n7").secrets == ["description"]
     assert plan.outputs["project"] == "p-1"
 
 

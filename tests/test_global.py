@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rollout import program
+from rollout import catalog, program
 from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL
 from rollout.config import Project, Steering, load_project
 from rollout.ddl import read_ddl
@@ -32,10 +32,10 @@ from rollout.plan import Plan
 from tests.inventory import assert_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
-POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-LB = "cloudflare:index/loadBalancer:LoadBalancer"
-RULESET = "cloudflare:index/ruleset:Ruleset"
-ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+POOL = catalog.CF_POOL
+LB = catalog.CF_LB
+RULESET = catalog.CF_RULESET
+ZONE_SETTING = catalog.CF_ZONE_SETTING
 
 SYNTHETIC: dict[str, dict[str, Any]] = {
     "eu": {
@@ -111,23 +111,23 @@ def test_outputs(glob: Plan) -> None:
 def test_every_resource_sits_in_its_component(glob: Plan) -> None:
     components = {r.urn: r.type for r in glob.resources if r.is_component}
     assert sorted(components.values()) == [
-        "demobank:edge:Edge",
-        "demobank:global_database:GlobalDatabase",
-        "demobank:localization:LocalizationPlatform",
-        "demobank:shards:ShardMaps",
+        catalog.EDGE_COMPONENT,
+        catalog.GLOBAL_DATABASE_COMPONENT,
+        catalog.LOCALIZATION_COMPONENT,
+        catalog.SHARD_MAPS_COMPONENT,
     ]
     for r in glob.resources:
         if not r.custom:
             continue
         owner = components.get(r.parent or "", "")
         if r.type.startswith("gcp:spanner/"):
-            assert owner == "demobank:global_database:GlobalDatabase", r.urn
+            assert owner == catalog.GLOBAL_DATABASE_COMPONENT, r.urn
         elif r.type.startswith("gcp:storage/"):
             assert owner.startswith(("demobank:localization:", "demobank:shards:")), r.urn
         elif r.name.startswith("l10n-"):  # the CDN path to the bundle bucket
-            assert owner == "demobank:localization:LocalizationPlatform", r.urn
+            assert owner == catalog.LOCALIZATION_COMPONENT, r.urn
         else:
-            assert owner == "demobank:edge:Edge", r.urn
+            assert owner == catalog.EDGE_COMPONENT, r.urn
 
 
 # --------------------------------------------------------------------------- edge
@@ -149,7 +149,7 @@ def test_load_balancer_follows_the_yaml(glob: Plan, project: Project) -> None:
 
 
 def test_every_pool_is_monitored_and_checked_near_its_users(glob: Plan) -> None:
-    monitor = glob.one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", "monitor")
+    monitor = glob.one(catalog.CF_MONITOR, "monitor")
     assert monitor.inputs["allowInsecure"] is False
     assert monitor.inputs["type"] == "https"
     pools = glob.of_type(POOL)
@@ -173,7 +173,7 @@ def test_zone_hardening(glob: Plan) -> None:
     hsts = settings["security_header"]["strict_transport_security"]
     assert hsts["enabled"] and hsts["include_subdomains"] and hsts["preload"]
     assert hsts["max_age"] >= 15_552_000
-    assert glob.one("cloudflare:index/zoneDnssec:ZoneDnssec", "dnssec").inputs["status"] == "active"
+    assert glob.one(catalog.CF_DNSSEC, "dnssec").inputs["status"] == "active"
 
 
 def test_waf_cache_and_rate_limit_rules(glob: Plan, project: Project) -> None:
@@ -314,9 +314,9 @@ def test_plan_failover_flags_an_unmonitored_or_empty_pool(synthetic: Plan) -> No
 
 def test_directory_is_multi_region_protected_and_backed_up(glob: Plan, project: Project) -> None:
     d = project.global_.directory
-    (instance,) = glob.of_type("gcp:spanner/instance:Instance")
-    (database,) = glob.of_type("gcp:spanner/database:Database")
-    (backup,) = glob.of_type("gcp:spanner/backupSchedule:BackupSchedule")
+    (instance,) = glob.of_type(catalog.SPANNER_INSTANCE)
+    (database,) = glob.of_type(catalog.SPANNER_DATABASE)
+    (backup,) = glob.of_type(catalog.SPANNER_BACKUP_SCHEDULE)
     assert instance.protect and database.protect
     assert instance.inputs["config"] == d.instance_config
     assert instance.inputs["edition"] == "ENTERPRISE_PLUS"

@@ -23,7 +23,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policies import crossguard, rules
 from policies.rules import Ctx, Node, Violation, check_plan
-from rollout import cli
+from rollout import catalog, cli
 from rollout.plan import Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -630,13 +630,13 @@ def test_backup_schedule_by_name_or_dependency() -> None:
 
 def test_cell_isolation() -> None:
     nodes = [
-        node("region", "demobank:region:Region"),
+        node("region", catalog.REGION),
         node("cell-a", R.CELL, parent="region"),
         node("cell-b", R.CELL, parent="region"),
         node("shared", R.SPANNER_INSTANCE, parent="region"),
         node("a-db", R.SPANNER_DATABASE, parent="cell-a", deps=("shared",)),
         node("b-db", R.SPANNER_DATABASE, parent="cell-b", deps=("shared",)),
-        node("b-comp", "demobank:spanner:CellDatabase", parent="cell-b"),
+        node("b-comp", catalog.CELL_DATABASE_COMPONENT, parent="cell-b"),
         node("b-gke", R.GKE_CLUSTER, parent="b-comp", deps=("b-db",)),
     ]
     check = stack_rule("cell-isolation").check
@@ -660,7 +660,7 @@ def test_cloudflare_zone_hardening_requires_presence() -> None:
     check = stack_rule("cloudflare-zone-hardening").check
     assert check([node("vpc", R.NETWORK)], Ctx()) == []  # no Cloudflare, nothing required
     complete = [
-        node("stack", "pulumi:pulumi:Stack"),
+        node("stack", catalog.STACK),
         node("tls", R.CF_ZONE_SETTING, settingId="min_tls_version", value="1.2"),
         node("ssl", R.CF_ZONE_SETTING, settingId="ssl", value="strict"),
         node("hsts", R.CF_ZONE_SETTING, **hsts()),
@@ -703,8 +703,8 @@ def tiny_plan(private_nodes: bool = True) -> Plan:
         "eu",
         "demobank",
         [
-            res(stack, "pulumi:pulumi:Stack", None, {}, custom=False),
-            res(region, "demobank:region:Region", stack, {}, custom=False),
+            res(stack, catalog.STACK, None, {}, custom=False),
+            res(region, catalog.REGION, stack, {}, custom=False),
             res(cell, R.CELL, region, {}, custom=False),
             res("urn:gke::eu-1-gke", R.GKE_CLUSTER, cell, gke),
             res("urn:pool::eu-1-pool", R.GKE_NODE_POOL, cell, node_pool()),

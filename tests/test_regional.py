@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from policies import rules
 from policies.rules import Ctx, nodes_of
-from rollout import names, program
+from rollout import catalog, names, program
 from rollout.args import carve
 from rollout.config import NAME_RE, CellSpec, Project, RegionSpec
 from rollout.engine import run_program
@@ -27,48 +27,48 @@ from tests.inventory import assert_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONAL = {"eu": "europe-west2", "apac": "asia-southeast1"}
-CELL_TYPE = "demobank:cell:Cell"
+CELL_TYPE = catalog.CELL
 
 # What the region builds once, whatever its cells.
 SUBSTRATE = {
-    "demobank:region:Region": 1,
-    "demobank:network:Network": 1,
-    "demobank:spanner:SpannerInstance": 1,
-    "demobank:event_bus:EventBus": 1,
-    "gcp:compute/network:Network": 1,
-    "gcp:compute/subnetwork:Subnetwork": 1,
-    "gcp:compute/router:Router": 1,
-    "gcp:compute/routerNat:RouterNat": 1,
-    "gcp:compute/firewall:Firewall": 2,
-    "gcp:spanner/instance:Instance": 1,
-    "gcp:managedkafka/cluster:Cluster": 1,
-    "gcp:projects/iAMMember:IAMMember": 2,  # hub on-call: viewer, container.developer
+    catalog.REGION: 1,
+    catalog.NETWORK_COMPONENT: 1,
+    catalog.SPANNER_INSTANCE_COMPONENT: 1,
+    catalog.EVENT_BUS_COMPONENT: 1,
+    catalog.NETWORK: 1,
+    catalog.SUBNETWORK: 1,
+    catalog.ROUTER: 1,
+    catalog.ROUTER_NAT: 1,
+    catalog.FIREWALL: 2,
+    catalog.SPANNER_INSTANCE: 1,
+    catalog.KAFKA_CLUSTER: 1,
+    catalog.PROJECT_IAM_MEMBER: 2,  # hub on-call: viewer, container.developer
 }
 
 
 def per_cell(topics: int) -> dict[str, int]:
     """Everything one cell adds (components included); topics from the shared catalog."""
     return {
-        "demobank:cell:Cell": 1,
-        "demobank:cluster:Cluster": 1,
-        "demobank:spanner:CellDatabase": 1,
-        "demobank:event_bus:CellTopics": 1,
-        "demobank:identity:WorkloadIdentity": 1,
-        "gcp:compute/subnetwork:Subnetwork": 1,
-        "gcp:compute/address:Address": 1,
-        "gcp:container/cluster:Cluster": 1,
-        "gcp:container/nodePool:NodePool": 1,
-        "gcp:kms/keyRing:KeyRing": 1,
-        "gcp:kms/cryptoKey:CryptoKey": 1,
-        "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 1,
-        "gcp:serviceaccount/account:Account": 2,  # nodes, workload
-        "gcp:serviceaccount/iAMMember:IAMMember": 1,  # Workload Identity binding
-        "gcp:projects/iAMMember:IAMMember": 6,  # 5 node roles + Kafka client
-        "gcp:spanner/database:Database": 1,
-        "gcp:spanner/backupSchedule:BackupSchedule": 1,
-        "gcp:spanner/databaseIAMMember:DatabaseIAMMember": 1,
-        "gcp:managedkafka/topic:Topic": topics,
-        "gcp:managedkafka/acl:Acl": 2,  # topic prefix, consumer-group prefix
+        catalog.CELL: 1,
+        catalog.CLUSTER_COMPONENT: 1,
+        catalog.CELL_DATABASE_COMPONENT: 1,
+        catalog.CELL_TOPICS_COMPONENT: 1,
+        catalog.WORKLOAD_IDENTITY_COMPONENT: 1,
+        catalog.SUBNETWORK: 1,
+        catalog.ADDRESS: 1,
+        catalog.GKE_CLUSTER: 1,
+        catalog.GKE_NODE_POOL: 1,
+        catalog.KMS_KEY_RING: 1,
+        catalog.KMS_CRYPTO_KEY: 1,
+        catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 1,
+        catalog.SERVICE_ACCOUNT: 2,  # nodes, workload
+        catalog.SERVICE_ACCOUNT_IAM_MEMBER: 1,  # Workload Identity binding
+        catalog.PROJECT_IAM_MEMBER: 6,  # 5 node roles + Kafka client
+        catalog.SPANNER_DATABASE: 1,
+        catalog.SPANNER_BACKUP_SCHEDULE: 1,
+        catalog.SPANNER_DATABASE_IAM_MEMBER: 1,
+        catalog.KAFKA_TOPIC: topics,
+        catalog.KAFKA_ACL: 2,  # topic prefix, consumer-group prefix
     }
 
 
@@ -107,45 +107,45 @@ def isolation_violations(plan: Plan) -> list[str]:
 
 # Where each resource type carries names, and the service rule (names.LIMITS) each must meet.
 NAME_FIELDS: dict[str, dict[str, str]] = {
-    "gcp:compute/network:Network": {"name": "compute"},
-    "gcp:compute/subnetwork:Subnetwork": {
+    catalog.NETWORK: {"name": "compute"},
+    catalog.SUBNETWORK: {
         "name": "compute",
         "secondaryIpRanges.rangeName": "compute",
     },
-    "gcp:compute/router:Router": {"name": "compute"},
-    "gcp:compute/routerNat:RouterNat": {"name": "compute"},
-    "gcp:compute/firewall:Firewall": {"name": "compute"},
-    "gcp:compute/address:Address": {"name": "compute"},
-    "gcp:container/cluster:Cluster": {"name": "gke_cluster"},
-    "gcp:container/nodePool:NodePool": {"name": "gke_node_pool"},
-    "gcp:serviceaccount/account:Account": {"accountId": "service_account"},
-    "gcp:spanner/instance:Instance": {
+    catalog.ROUTER: {"name": "compute"},
+    catalog.ROUTER_NAT: {"name": "compute"},
+    catalog.FIREWALL: {"name": "compute"},
+    catalog.ADDRESS: {"name": "compute"},
+    catalog.GKE_CLUSTER: {"name": "gke_cluster"},
+    catalog.GKE_NODE_POOL: {"name": "gke_node_pool"},
+    catalog.SERVICE_ACCOUNT: {"accountId": "service_account"},
+    catalog.SPANNER_INSTANCE: {
         "name": "spanner_instance",
         "displayName": "spanner_display_name",
     },
-    "gcp:spanner/database:Database": {"name": "spanner_database"},
-    "gcp:spanner/backupSchedule:BackupSchedule": {"name": "spanner_backup_schedule"},
-    "gcp:managedkafka/cluster:Cluster": {"clusterId": "kafka_cluster"},
-    "gcp:managedkafka/topic:Topic": {"topicId": "kafka_topic"},
-    "gcp:kms/keyRing:KeyRing": {"name": "kms"},
-    "gcp:kms/cryptoKey:CryptoKey": {"name": "kms"},
+    catalog.SPANNER_DATABASE: {"name": "spanner_database"},
+    catalog.SPANNER_BACKUP_SCHEDULE: {"name": "spanner_backup_schedule"},
+    catalog.KAFKA_CLUSTER: {"clusterId": "kafka_cluster"},
+    catalog.KAFKA_TOPIC: {"topicId": "kafka_topic"},
+    catalog.KMS_KEY_RING: {"name": "kms"},
+    catalog.KMS_CRYPTO_KEY: {"name": "kms"},
 }
 # Types that set no name of their own (bindings and ACLs are named by what they bind).
 NAMELESS = {
-    "gcp:projects/iAMMember:IAMMember",
-    "gcp:serviceaccount/iAMMember:IAMMember",
-    "gcp:spanner/databaseIAMMember:DatabaseIAMMember",
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
-    "gcp:managedkafka/acl:Acl",
+    catalog.PROJECT_IAM_MEMBER,
+    catalog.SERVICE_ACCOUNT_IAM_MEMBER,
+    catalog.SPANNER_DATABASE_IAM_MEMBER,
+    catalog.KMS_CRYPTO_KEY_IAM_MEMBER,
+    catalog.KAFKA_ACL,
 }
 # Where each labelable type keeps its labels.
 LABEL_FIELDS = {
-    "gcp:spanner/instance:Instance": "labels",
-    "gcp:managedkafka/cluster:Cluster": "labels",
-    "gcp:compute/address:Address": "labels",
-    "gcp:kms/cryptoKey:CryptoKey": "labels",
-    "gcp:container/cluster:Cluster": "resourceLabels",
-    "gcp:container/nodePool:NodePool": "nodeConfig.resourceLabels",
+    catalog.SPANNER_INSTANCE: "labels",
+    catalog.KAFKA_CLUSTER: "labels",
+    catalog.ADDRESS: "labels",
+    catalog.KMS_CRYPTO_KEY: "labels",
+    catalog.GKE_CLUSTER: "resourceLabels",
+    catalog.GKE_NODE_POOL: "nodeConfig.resourceLabels",
 }
 
 
@@ -256,8 +256,8 @@ def test_cells_are_isolated(plans: dict[str, Plan], stack: str) -> None:
     assert isolation_violations(plan) == []
     # The check can fail: a synthetic edge from one cell's cluster to another cell's subnet.
     a, b = sorted({cell_of(plan, r) for r in plan.resources} - {None})[:2]
-    cluster = plan.one("gcp:container/cluster:Cluster", f"{a}-gke")
-    subnet = plan.one("gcp:compute/subnetwork:Subnetwork", f"{b}-subnet")
+    cluster = plan.one(catalog.GKE_CLUSTER, f"{a}-gke")
+    subnet = plan.one(catalog.SUBNETWORK, f"{b}-subnet")
     broken = Plan.from_json(plan.to_json())
     broken.by_urn[cluster.urn].dependencies.append(subnet.urn)
     assert isolation_violations(broken)
@@ -279,15 +279,15 @@ def test_every_labelable_resource_carries_the_hub_labels(
 def test_stateful_resources_are_protected(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     stateful = {
-        "gcp:spanner/instance:Instance": {"deletionPolicy": "PREVENT", "forceDestroy": False},
-        "gcp:spanner/database:Database": {
+        catalog.SPANNER_INSTANCE: {"deletionPolicy": "PREVENT", "forceDestroy": False},
+        catalog.SPANNER_DATABASE: {
             "deletionPolicy": "PREVENT",
             "deletionProtection": True,
             "enableDropProtection": True,
         },
-        "gcp:managedkafka/cluster:Cluster": {"deletionPolicy": "PREVENT"},
-        "gcp:kms/keyRing:KeyRing": {},
-        "gcp:kms/cryptoKey:CryptoKey": {"deletionPolicy": "PREVENT"},
+        catalog.KAFKA_CLUSTER: {"deletionPolicy": "PREVENT"},
+        catalog.KMS_KEY_RING: {},
+        catalog.KMS_CRYPTO_KEY: {"deletionPolicy": "PREVENT"},
     }
     for type_, guard in stateful.items():
         found = plan.of_type(type_)
@@ -295,7 +295,7 @@ def test_stateful_resources_are_protected(plans: dict[str, Plan], stack: str) ->
         for r in found:
             assert r.protect, r.urn
             assert {k: r.inputs.get(k) for k in guard} == guard, r.urn
-    for r in plan.of_type("gcp:container/cluster:Cluster"):
+    for r in plan.of_type(catalog.GKE_CLUSTER):
         assert r.inputs["deletionProtection"] is True
 
 
@@ -303,13 +303,13 @@ def test_hardening_never_uses_public_control_plane_or_default_identity(
     plans: dict[str, Plan],
 ) -> None:
     for stack in REGIONAL:
-        for r in plans[stack].of_type("gcp:container/cluster:Cluster"):
+        for r in plans[stack].of_type(catalog.GKE_CLUSTER):
             blocks = r.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
             assert blocks and all(not b["cidrBlock"].endswith("/0") for b in blocks)
             assert "nodePools" not in r.inputs
             assert "networkPolicy" not in r.inputs  # built into Dataplane V2
-        pools = {p.parent: p for p in plans[stack].of_type("gcp:container/nodePool:NodePool")}
-        for r in plans[stack].of_type("gcp:container/cluster:Cluster"):
+        pools = {p.parent: p for p in plans[stack].of_type(catalog.GKE_NODE_POOL)}
+        for r in plans[stack].of_type(catalog.GKE_CLUSTER):
             # the throwaway default pool runs as the cell's node account, like the real pool,
             # and GKE's later report of node_config does not count as a change
             default_pool = r.inputs["nodeConfig"]
@@ -406,7 +406,7 @@ def test_any_valid_region_builds_exactly_its_cells(project: Project) -> None:
         assert label_problems(plan, spec) == []
         # Each cell's ranges are carved from its own CIDR only.
         for cell, cell_spec in spec.cells.items():
-            subnet = plan.one("gcp:compute/subnetwork:Subnetwork", f"{cell}-subnet")
+            subnet = plan.one(catalog.SUBNETWORK, f"{cell}-subnet")
             assert subnet.inputs["ipCidrRange"] == carve(cell_spec.cidr).nodes
 
     check()
