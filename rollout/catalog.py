@@ -187,6 +187,10 @@ PROJECT_NAME = "demobank"
 CELL_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 CELL_NAME_MIN = 2
 CELL_NAME_MAX = 12
+CELL_NAME_RULE = (
+    f"lowercase letters and digits in hyphen-separated words, starting with a letter, "
+    f"{CELL_NAME_MIN}-{CELL_NAME_MAX} characters (e.g. eu-3)"
+)
 
 
 def is_cell_name(name: object) -> bool:

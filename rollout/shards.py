@@ -49,6 +49,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rollout import yamlfile
+from rollout.catalog import (
+    CELL_NAME_MAX,
+    CELL_NAME_MIN,
+    CELL_NAME_PATTERN,
+    CELL_NAME_RULE,
+    is_cell_name,
+)
 from rollout.errors import InputError, Problem
 from rollout.yamlfile import YamlDoc
 
@@ -56,9 +63,9 @@ DEFAULT_BUCKETS = 1024
 HASH_NAME = "sha256-of-customer-id-first-8-bytes-big-endian-mod-buckets"
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/json/shard-table.schema.json"
 TABLE_KEYS = ("region", "buckets", "cells")
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"  # fits the directory's STRING(32) columns
+REGION_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"  # a region file's name, e.g. europe-west2
 RANGE_PATTERN = r"^[0-9]+(-[0-9]+)?$"
-_NAME_RE = re.compile(NAME_PATTERN)
+_REGION_RE = re.compile(REGION_PATTERN)
 _RANGE_RE = re.compile(RANGE_PATTERN)
 _MAX_LISTED_RANGES = 20  # keeps a gap message on one readable line
 
@@ -120,7 +127,13 @@ def _parse_item(item: object) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- file model
 
 
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+RegionName = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+CellName = Annotated[
+    str,
+    StringConstraints(
+        pattern=CELL_NAME_PATTERN, min_length=CELL_NAME_MIN, max_length=CELL_NAME_MAX
+    ),
+]
 RangeText = Annotated[str, StringConstraints(pattern=RANGE_PATTERN)]
 
 
@@ -129,12 +142,12 @@ class ShardTableFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Shard table")
 
-    region: Name = Field(description="The region this table belongs to, e.g. europe-west2.")
+    region: RegionName = Field(description="The region this table belongs to, e.g. europe-west2.")
     buckets: int = Field(
         ge=1,
         description="Bucket count; must equal shards.buckets of the region, never changes.",
     )
-    cells: dict[Name, list[Annotated[int, Field(ge=0)] | RangeText]] = Field(
+    cells: dict[CellName, list[Annotated[int, Field(ge=0)] | RangeText]] = Field(
         description='Cell name -> buckets it holds: inclusive ranges "a-b", single "n" or ints.',
         # Without this, editors would accept a badly named cell: keys only match a pattern.
         json_schema_extra={"additionalProperties": False},
@@ -189,13 +202,9 @@ def _shape_problems(doc: YamlDoc, region: str, buckets: int) -> list[Problem]:
         return problems
     for cell, items in (cells or {}).items():
         at: tuple[str | int, ...] = ("cells", cell)
-        if not isinstance(cell, str) or not _NAME_RE.match(cell):
+        if not is_cell_name(cell):
             problems.append(
-                doc.problem(
-                    at,
-                    f"cell name {cell!r} is not valid; use lowercase letters, digits and "
-                    "hyphens, starting with a letter, at most 32 characters",
-                )
+                doc.problem(at, f"cell name {cell!r} is not valid; use {CELL_NAME_RULE}")
             )
         if not isinstance(items, list):
             problems.append(
@@ -401,7 +410,7 @@ def render_table(
     """The table file: schema line, then cells in name order with compact sorted ranges."""
     lines = [schema_line or SCHEMA_LINE, f"region: {region}", f"buckets: {buckets}", "cells:"]
     for cell, bs in cells_of(assignment).items():
-        key = cell if _NAME_RE.match(cell) else json.dumps(cell)
+        key = cell if is_cell_name(cell) else json.dumps(cell)
         lines.append(f"  {key}: {json.dumps(format_ranges(compact_ranges(bs)))}")
     return "\n".join(lines) + "\n"
 
@@ -457,12 +466,9 @@ def add_cell(
             f"cells.{cell}",
             f"cell {cell!r} already holds {len(loads[cell])} buckets; add a cell with a new name",
         )
-    if not _NAME_RE.match(cell):
+    if not is_cell_name(cell):
         raise InputError.one(
-            file,
-            f"cells.{cell}",
-            f"cell name {cell!r} is not valid; use lowercase letters, digits and hyphens, "
-            "starting with a letter, at most 32 characters",
+            file, f"cells.{cell}", f"cell name {cell!r} is not valid; use {CELL_NAME_RULE}"
         )
     target = len(assignment) // (len(loads) + 1)
     if target == 0:
@@ -547,7 +553,7 @@ def publish_artifact(region: str, assignment: Mapping[int, str], buckets: int) -
 
 
 def _region_arg(value: str) -> str:
-    if not _NAME_RE.match(value):
+    if not _REGION_RE.match(value):
         raise argparse.ArgumentTypeError(
             f"region {value!r} is not valid; expected a name like europe-west2"
         )
@@ -615,7 +621,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
             "a shard table already exists; change it with `rollout shards add-cell` or "
             "`drain-cell` (the bucket count never changes after go-live)",
         )
-    bad = [c for c in cells if not _NAME_RE.match(c)]
+    bad = [c for c in cells if not is_cell_name(c)]
     if not cells or bad or len(set(cells)) != len(cells):
         raise InputError.one(
             file,

@@ -102,6 +102,12 @@ def test_exported_schemas_are_current() -> None:
     assert schemas["region"]["additionalProperties"] is False
 
 
+def test_every_exported_schema_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shard table's and the catalogs' schemas too (they are not config models)."""
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["schema", "--check"]) == 0, "stale schema/json/; run `rollout schema`"
+
+
 # ---- YAML-level mistakes --------------------------------------------------------------------
 
 

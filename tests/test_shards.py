@@ -280,7 +280,7 @@ def test_rebalancer_errors() -> None:
     with pytest.raises(InputError, match="is the last cell"):
         drain_cell(even_split(["eu-1"], 8), "eu-1")
     with pytest.raises(InputError, match="cannot give 3 cells one bucket each"):
-        add_cell(even_split(["a", "b"], 2), "c")
+        add_cell(even_split(["ca", "cb"], 2), "cc")
     with pytest.raises(InputError, match="not valid"):
         add_cell(table, "Bad Name")
     try:
