@@ -13,7 +13,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from rollout import catalog
-from rollout.args import ClusterArgs
+from rollout.args import ClusterArgs, ClusterConfig
 
 # Least privilege for nodes: write logs and metrics, read monitoring config, pull images.
 # Never the default compute service account (Editor on the whole project).
@@ -74,18 +74,24 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(catalog.CLUSTER_COMPONENT, name, None, opts)
         config = args.config
-        cell, settings, names = config.cell, config.settings, config.names
-        child = pulumi.ResourceOptions(parent=self)
+        grants = self._node_identity(name, config)
+        key_grant = self._secrets_key(name, config, args.project_number)
+        self.cluster = self._cluster(name, args, key_grant)
+        self.node_pool = self._node_pool(name, config, grants)
+        self.cluster_name = self.cluster.name
+        self.register_outputs({"cluster_name": self.cluster_name})
 
-        # --- node identity ------------------------------------------------------------------
+    def _node_identity(self, name: str, config: ClusterConfig) -> list[gcp.projects.IAMMember]:
+        """The nodes' own least-privilege service account, and its project roles."""
+        child = pulumi.ResourceOptions(parent=self)
         self.node_account = gcp.serviceaccount.Account(
             f"{name}-nodes",
-            account_id=names.node_account,
-            display_name=f"GKE nodes of cell {cell}",
+            account_id=config.names.node_account,
+            display_name=f"GKE nodes of cell {config.cell}",
             description="Least-privilege node identity; replaces the default compute SA.",
             opts=child,
         )
-        grants = [
+        return [
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.removeprefix('roles/').replace('.', '-')}",
                 project=config.project,
@@ -96,12 +102,16 @@ class Cluster(pulumi.ComponentResource):
             for role in NODE_ROLES
         ]
 
-        # --- secrets encryption key ---------------------------------------------------------
+    def _secrets_key(
+        self, name: str, config: ClusterConfig, project_number: pulumi.Input[str]
+    ) -> gcp.kms.CryptoKeyIAMMember:
+        """The key that encrypts the cluster's Kubernetes secrets, granted to GKE's agent."""
+        child = pulumi.ResourceOptions(parent=self)
         # Key ring and key cannot be truly deleted and losing the key loses every secret:
         # protected, and the key also carries the provider's PREVENT guard.
         key_ring = gcp.kms.KeyRing(
             f"{name}-keyring",
-            name=names.keyring,
+            name=config.names.keyring,
             location=config.region,  # GKE requires the key in the cluster's location
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -117,22 +127,26 @@ class Cluster(pulumi.ComponentResource):
         )
         # The GKE service agent encrypts and decrypts secrets with the key; it must hold the
         # role before the cluster is created.
-        key_grant = gcp.kms.CryptoKeyIAMMember(
+        return gcp.kms.CryptoKeyIAMMember(
             f"{name}-secrets-key-gke-agent",
             crypto_key_id=self.secrets_key.id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=pulumi.Output.concat(
                 "serviceAccount:service-",
-                args.project_number,
+                project_number,
                 "@container-engine-robot.iam.gserviceaccount.com",
             ),
             opts=child,
         )
 
-        # --- the cluster --------------------------------------------------------------------
-        self.cluster = gcp.container.Cluster(
+    def _cluster(
+        self, name: str, args: ClusterArgs, key_grant: pulumi.Resource
+    ) -> gcp.container.Cluster:
+        """The hardened, private, regional cluster (its default pool removed at once)."""
+        config, settings = args.config, args.config.settings
+        return gcp.container.Cluster(
             f"{name}-gke",
-            name=names.cluster,
+            name=config.names.cluster,
             location=config.region,  # regional: control plane and nodes in three zones
             network=args.network,
             subnetwork=args.subnet,
@@ -223,10 +237,14 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        # --- nodes --------------------------------------------------------------------------
-        self.node_pool = gcp.container.NodePool(
+    def _node_pool(
+        self, name: str, config: ClusterConfig, grants: list[gcp.projects.IAMMember]
+    ) -> gcp.container.NodePool:
+        """The autoscaled node pool every workload of the cell runs on."""
+        settings = config.settings
+        return gcp.container.NodePool(
             f"{name}-pool",
-            name=names.pool,
+            name=config.names.pool,
             cluster=self.cluster.name,
             location=config.region,
             # Constant, not min_nodes_per_zone: changing it would recreate the pool; the
@@ -246,12 +264,10 @@ class Cluster(pulumi.ComponentResource):
                 machine_type=settings.machine_type,
                 disk_size_gb=settings.disk_size_gb,
                 disk_type="pd-balanced",
-                labels={"cell": cell},
+                labels={"cell": config.cell},
                 resource_labels=config.labels,
                 # the only tag the health-check firewall rule admits
                 tags=[catalog.INGRESS_TAG],
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        self.cluster_name = self.cluster.name
-        self.register_outputs({"cluster_name": self.cluster_name})

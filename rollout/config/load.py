@@ -141,130 +141,150 @@ def _stack_value_to_config(value: Any) -> str:
 
 
 def load_project(root: Path | None = None) -> Project:
-    """Read, merge and validate every YAML file of the project, or raise InputError."""
-    root = (root or find_root()).resolve()
-    problems: list[Problem] = []
-    docs: dict[str, YamlDoc] = {}
+    """Read, merge and validate every YAML file of the project, or raise InputError.
 
-    def read(path: Path) -> YamlDoc | None:
-        try:
-            doc = yamlfile.read(path, root)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            return None
-        docs[doc.file] = doc
-        return doc
-
-    def check(model: type[Any], doc: YamlDoc | None) -> Any:
-        if doc is None:
-            return None
-        try:
-            return validate(model, doc)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            return None
-
-    regions_dir = root / "regions"
-    defaults_doc = read(regions_dir / "defaults.yaml")
-    defaults = check(DefaultsFile, defaults_doc)
-    global_doc = read(regions_dir / "global.yaml")
-    global_ = check(GlobalFile, global_doc)
-
-    region_docs: dict[str, YamlDoc] = {}
-    region_files: dict[str, RegionFile] = {}
-    for path in sorted(regions_dir.glob("*.yaml")):
-        if path.stem in ("defaults", "global"):
-            continue
-        doc = read(path)
-        parsed = check(RegionFile, doc)
-        if doc is None or parsed is None:
-            continue
-        if parsed.region != path.stem:
-            problems.append(
-                doc.problem(
-                    ("region",),
-                    f"found {parsed.region!r} in a file named {path.name}; the file name and "
-                    "region must match",
-                )
-            )
-        if parsed.region not in GCP_REGIONS:
-            close = difflib.get_close_matches(parsed.region, sorted(GCP_REGIONS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(
-                doc.problem(("region",), f"found {parsed.region!r}: not a GCP region{hint}")
-            )
-        region_docs[path.stem] = doc
-        region_files[path.stem] = parsed
-
-    stacks_dir = root / "stacks"
-    stack_paths = sorted(stacks_dir.glob("Pulumi.*.yaml"))
-    if not stack_paths:
-        problems.append(Problem("stacks/", "(folder)", "no Pulumi.<stack>.yaml files found"))
+    Every problem of every file is collected before anything is raised, so one run reports
+    them all; the cross-file rules run only once each file is sound on its own.
+    """
+    reader = _Reader((root or find_root()).resolve())
+    regions_dir = reader.root / "regions"
+    defaults_doc = reader.read(regions_dir / "defaults.yaml")
+    defaults = reader.check(DefaultsFile, defaults_doc)
+    global_ = reader.check(GlobalFile, reader.read(regions_dir / "global.yaml"))
+    region_docs, region_files = reader.region_files(regions_dir)
     stacks: dict[str, StackSpec] = {}
-    for path in stack_paths:
-        name = path.name[len("Pulumi.") : -len(".yaml")]
-        doc = read(path)
-        if doc is None or check(StackFile, doc) is None:
+    for path in reader.stack_paths(reader.root / "stacks"):
+        spec = reader.stack(path)
+        if spec is None:
             continue
-        try:
-            config = _stack_config(doc)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            continue
-        values = doc.data.get("config") or {}
-        raw = {k: _stack_value_to_config(v) for k, v in values.items()}
-        spec = StackSpec(
-            name=name,
-            file=doc.file,
-            config=config,
-            raw=raw,
-            project_id=project_id_of(name, values),
-        )
-        if config.role == "regional":
-            assert config.region is not None
-            if config.region not in region_files:
-                if (regions_dir / f"{config.region}.yaml").exists():
+        region = spec.config.region
+        if spec.role == "regional" and region is not None:
+            if region not in region_files:
+                if (regions_dir / f"{region}.yaml").exists():
                     continue  # the region file itself is broken; its problems are reported
-                known = ", ".join(sorted(region_files)) or "none"
-                problems.append(
-                    doc.problem(
-                        ("config", f"{CONFIG_NS}region"),
-                        f"found {config.region!r}: no file regions/{config.region}.yaml "
-                        f"(region files: {known})",
-                    )
-                )
+                doc = reader.docs[spec.file]
+                reader.problems.append(_unknown_region(doc, region, region_files))
             elif defaults_doc is not None and defaults is not None:
+                overrides = spec.config.overrides
                 try:
                     spec.region = merge(
-                        name,
+                        spec.name,
                         spec.project_id,
                         defaults_doc,
-                        region_docs[config.region],
-                        doc,
-                        config.overrides.model_dump(exclude_none=True)
-                        if config.overrides
-                        else None,
+                        region_docs[region],
+                        reader.docs[spec.file],
+                        overrides.model_dump(exclude_none=True) if overrides else None,
                     )
                 except InputError as exc:
-                    problems.extend(exc.problems)
-        stacks[name] = spec
+                    reader.problems.extend(exc.problems)
+        stacks[spec.name] = spec
 
-    if problems:
-        raise InputError(_dedupe(problems))
-
-    regions = {s.region.region: s.region for s in stacks.values() if s.region is not None}
+    if reader.problems:
+        raise InputError(_dedupe(reader.problems))
     project = Project(
-        root=root,
+        root=reader.root,
         defaults=defaults,
-        regions=regions,
+        regions={s.region.region: s.region for s in stacks.values() if s.region is not None},
         global_=global_,
         stacks=stacks,
-        docs=docs,
+        docs=reader.docs,
     )
     cross = cross_checks(project, region_docs)
     if cross:
         raise InputError(cross)
     return project
+
+
+class _Reader:
+    """Reads and validates the project's files one by one, collecting every problem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.docs: dict[str, YamlDoc] = {}
+
+    def read(self, path: Path) -> YamlDoc | None:
+        try:
+            doc = yamlfile.read(path, self.root)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        self.docs[doc.file] = doc
+        return doc
+
+    def check(self, model: type[Any], doc: YamlDoc | None) -> Any:
+        if doc is None:
+            return None
+        try:
+            return validate(model, doc)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def region_files(self, folder: Path) -> tuple[dict[str, YamlDoc], dict[str, RegionFile]]:
+        """Every ``regions/<gcp-region>.yaml``: its document and its validated shape."""
+        docs: dict[str, YamlDoc] = {}
+        files: dict[str, RegionFile] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in ("defaults", "global"):
+                continue
+            doc = self.read(path)
+            parsed = self.check(RegionFile, doc)
+            if doc is None or parsed is None:
+                continue
+            if parsed.region != path.stem:
+                self.problems.append(
+                    doc.problem(
+                        ("region",),
+                        f"found {parsed.region!r} in a file named {path.name}; the file name "
+                        "and region must match",
+                    )
+                )
+            if parsed.region not in GCP_REGIONS:
+                close = difflib.get_close_matches(parsed.region, sorted(GCP_REGIONS), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.problems.append(
+                    doc.problem(("region",), f"found {parsed.region!r}: not a GCP region{hint}")
+                )
+            docs[path.stem] = doc
+            files[path.stem] = parsed
+        return docs, files
+
+    def stack_paths(self, folder: Path) -> list[Path]:
+        paths = sorted(folder.glob("Pulumi.*.yaml"))
+        if not paths:
+            self.problems.append(
+                Problem("stacks/", "(folder)", "no Pulumi.<stack>.yaml files found")
+            )
+        return paths
+
+    def stack(self, path: Path) -> StackSpec | None:
+        """One stack file, its ``demobank:*`` keys validated; its region is merged later."""
+        doc = self.read(path)
+        if doc is None or self.check(StackFile, doc) is None:
+            return None
+        try:
+            config = _stack_config(doc)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        name = path.name[len("Pulumi.") : -len(".yaml")]
+        values = doc.data.get("config") or {}
+        return StackSpec(
+            name=name,
+            file=doc.file,
+            config=config,
+            raw={k: _stack_value_to_config(v) for k, v in values.items()},
+            project_id=project_id_of(name, values),
+        )
+
+
+def _unknown_region(doc: YamlDoc, region: str, known: Mapping[str, RegionFile]) -> Problem:
+    return doc.problem(
+        ("config", f"{CONFIG_NS}region"),
+        f"found {region!r}: no file regions/{region}.yaml "
+        f"(region files: {', '.join(sorted(known)) or 'none'})",
+    )
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
