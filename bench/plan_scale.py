@@ -300,7 +300,7 @@ def _floor_stack(
         loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # see run_floor
     asyncio.set_event_loop(loop)
     # The runner's own patches, not a copy: the floor pays what the engine pays.
-    from rollout.engine import collector_paused, sdk_shortcuts
+    from rollout.engine import close_loop, collector_paused, sdk_shortcuts
 
     patches = contextlib.ExitStack()
     if pause_gc:
@@ -318,15 +318,7 @@ def _floor_stack(
         loop.run_until_complete(body())
         loop.run_until_complete(wait_for_rpcs())
     finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        asyncio.set_event_loop(None)
-        loop.close()
+        close_loop(loop)
         # as the engine does: a run's SDK state goes with its own collection, not the next run's
         settings.reset_options(project="floor", stack=stack, preview=True)
         patches.close()

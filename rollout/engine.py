@@ -10,6 +10,11 @@ would in a preview.
 Config reaches the program as the CLI would give it: the stack file's ``config`` map, objects
 as JSON text, through ``pulumi.runtime.set_all_config``. A ``pulumi.StackReference`` resolves
 to the referenced stack's offline outputs (planned first, once).
+
+What it returns is the plain plan model of ``rollout.plan``, which everything downstream reads.
+This module patches SDK internals while a program runs (:func:`collector_paused`,
+:func:`sdk_shortcuts`; the bench reuses both), so only the CLI, the tests and the bench import
+it: the real program never does (tests/test_structure.py).
 """
 
 from __future__ import annotations
@@ -415,7 +420,7 @@ def _run(
         loop.run_until_complete(wait_for_rpcs())
         return monitor.recorded, outputs
     finally:
-        _close_loop(loop)
+        close_loop(loop)
         settings.reset_options(project=project, stack=stack, preview=True)
 
 
@@ -448,7 +453,7 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
 
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Close the loop ourselves so nothing complains about it as the interpreter exits."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:
@@ -456,6 +461,7 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())  # a worker, if one was made
     asyncio.set_event_loop(None)
     loop.close()
 
@@ -497,4 +503,11 @@ def plan_all(project: Project | None = None, root: Path | None = None) -> dict[s
     return {name: cache[name] for name in project.stacks}
 
 
-__all__ = ["collector_paused", "plan_all", "plan_stack", "run_program", "sdk_shortcuts"]
+__all__ = [
+    "close_loop",
+    "collector_paused",
+    "plan_all",
+    "plan_stack",
+    "run_program",
+    "sdk_shortcuts",
+]
