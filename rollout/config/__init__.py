@@ -1,8 +1,8 @@
 """The shared YAML: shapes (``models``), one merge with origins (``merge``), cross-file rules
-(``rules``), loading (``load``) and JSON Schema export (``schema``). This face hands on what
-the rest of the project uses."""
+(``rules``), loading (``load``) into a ``project``, and JSON Schema export (``schema``).
+This face hands on what the rest of the project uses."""
 
-from rollout.config.load import Project, StackSpec, find_root, load_project
+from rollout.config.load import find_root, load_project
 from rollout.config.models import (
     NAME_RE,
     CellSpec,
@@ -15,6 +15,7 @@ from rollout.config.models import (
     StackFile,
     Steering,
 )
+from rollout.config.project import Project, StackSpec
 from rollout.config.schema import json_schemas
 
 __all__ = [

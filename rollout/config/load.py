@@ -11,75 +11,27 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from rollout import yamlfile
-from rollout.catalog import GCP_REGIONS, PROJECT_NAME
+from rollout.catalog import GCP_REGIONS
 from rollout.config.merge import merge
 from rollout.config.models import (
     CONFIG_NS,
     DefaultsFile,
     GlobalFile,
     RegionFile,
-    RegionSpec,
     StackConfig,
     StackFile,
 )
 from rollout.config.problems import pydantic_problems, validate
+from rollout.config.project import Project, StackSpec, project_id_of
 from rollout.config.rules import cross_checks
 from rollout.errors import InputError, Problem
 from rollout.yamlfile import KeyPath, YamlDoc
-
-
-def project_id_of(stack: str, config: Mapping[str, Any]) -> str:
-    """The stack's GCP project: ``gcp:project`` in its stack file, else ``demobank-<stack>``.
-
-    The one place this default is written; the loader, the program and the offline runner
-    all read :attr:`StackSpec.project_id`.
-    """
-    return str(config.get("gcp:project") or f"{PROJECT_NAME}-{stack}")
-
-
-@dataclass
-class StackSpec:
-    name: str
-    file: str
-    config: StackConfig
-    raw: dict[str, str]
-    """Every config key as the Pulumi CLI passes it to the program (objects as JSON text)."""
-    project_id: str
-    region: RegionSpec | None = None
-
-    @property
-    def role(self) -> str:
-        return self.config.role
-
-
-@dataclass
-class Project:
-    root: Path
-    defaults: DefaultsFile
-    regions: dict[str, RegionSpec]  # keyed by GCP region name (the region file's name)
-    global_: GlobalFile
-    stacks: dict[str, StackSpec]
-    docs: dict[str, YamlDoc] = field(default_factory=dict)
-
-    def stack(self, name: str) -> StackSpec:
-        if name not in self.stacks:
-            known = ", ".join(sorted(self.stacks))
-            raise InputError.one(
-                f"stacks/Pulumi.{name}.yaml",
-                "(file)",
-                f"no stack named {name!r}; known stacks: {known}",
-            )
-        return self.stacks[name]
-
-    def regional_stacks(self) -> list[StackSpec]:
-        return [s for s in self.stacks.values() if s.role == "regional"]
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL, SPANNER_MULTI_REGION_CONFIGS
 from rollout.config.models import CONFIG_NS
+from rollout.config.project import Project
 from rollout.errors import Problem
 from rollout.yamlfile import KeyPath, YamlDoc
-
-if TYPE_CHECKING:
-    from rollout.config.load import Project
 
 GLOBAL_FILE = "regions/global.yaml"
 
