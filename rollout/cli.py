@@ -8,12 +8,16 @@ Exit codes: 0 ok, 1 a check found problems (policy violations, l10n errors, data
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
-from rollout import catalog, engine
+from rollout import catalog, engine, files
 from rollout import plan as plan_model
 from rollout.config import Project, find_root, json_schemas, load_project
 from rollout.errors import EXIT_INVALID, InputError
@@ -98,21 +102,18 @@ def cmd_schema(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else args.root / "schema" / "json"
     schemas = dict(json_schemas())
     schemas.update(_extra_schemas())
-    stale = []
-    for name, schema in sorted(schemas.items()):
-        path = out / f"{name}.schema.json"
-        text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(path))
-            continue
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote {path}")
-    if stale:
+    texts = {
+        out / f"{name}.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for name, schema in sorted(schemas.items())
+    }
+    if args.check:
+        stale = [p for p, text in texts.items() if not p.is_file() or p.read_text() != text]
         for path in stale:
             print(f"{path}: out of date; run `rollout schema`", file=sys.stderr)
-        return 1
+        return 1 if stale else 0
+    files.write_files(texts)  # all schemas are new, or none changed
+    for path in texts:
+        print(f"wrote {path}")
     return 0
 
 
@@ -170,7 +171,7 @@ def cmd_policy_config(args: argparse.Namespace) -> int:
     region = spec.region.region if spec.region is not None else None
     text = json.dumps(crossguard.policy_config(spec.role, region), indent=2, sort_keys=True)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        files.write_file(Path(args.out), text + "\n")
         print(f"wrote {args.out}")
     else:
         print(text)
@@ -226,19 +227,72 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _working_directory() -> Path:
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise InputError.one(
+            "(working directory)",
+            "(cwd)",
+            "the current folder no longer exists (deleted or moved); cd into the project again",
+        ) from None
+
+
+class _ClosedPipeGuard(io.TextIOBase):
+    """stdout that survives its reader going away (``rollout diff ... | head``).
+
+    Once the pipe is closed, output goes nowhere and the command runs on to its own exit code:
+    a closed pipe never turns a failing exit (data loss, violations) into 0, and the
+    interpreter does not print a traceback when it flushes stdout at exit.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.closed_pipe = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())  # the exit-time flush then goes nowhere
+            os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    guard = _ClosedPipeGuard(sys.stdout)
+    sys.stdout = guard
     try:
-        args.root = find_root()
+        args.root = find_root(_working_directory())
         return int(args.func(args))
     except InputError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID
+    except OSError as exc:
+        # The environment, not the input: a path the command reached that cannot be used.
+        print(files.os_problem(exc), file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
+    finally:
+        guard.flush()
+        sys.stdout = guard.stream
 
 
 if __name__ == "__main__":

@@ -48,12 +48,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rollout import yamlfile
+from rollout import files, yamlfile
 from rollout.catalog import (
     CELL_NAME_MAX,
     CELL_NAME_MIN,
     CELL_NAME_PATTERN,
     CELL_NAME_RULE,
+    MAX_BUCKETS,
     is_cell_name,
 )
 from rollout.errors import InputError, Problem
@@ -382,6 +383,10 @@ def load_table(root: Path, region: str) -> tuple[ShardTable, str | None]:
     doc = yamlfile.read(path, root)
     found = doc.data.get("buckets")
     buckets = found if isinstance(found, int) and not isinstance(found, bool) and found > 0 else 0
+    if buckets > MAX_BUCKETS:  # every check below loops over the buckets: bound them first
+        raise InputError(
+            [doc.problem(("buckets",), f"found {buckets}; a region has 1..{MAX_BUCKETS} buckets")]
+        )
     cells = doc.data.get("cells")
     declared = [c for c in cells if isinstance(c, str)] if isinstance(cells, dict) else []
     problems = validate_table(doc, region, declared, buckets or DEFAULT_BUCKETS, 1.0)
@@ -576,23 +581,78 @@ def _print_moves(moves: list[Move], minimum: int, as_json: bool, written: bool, 
     print(f"wrote {file}" if written else f"dry run: {file} not changed")
 
 
+@dataclass(frozen=True)
+class RegionShards:
+    """What the region's config says a table must be: the rules ``rollout validate`` applies."""
+
+    cells: tuple[str, ...]
+    buckets: int
+    max_cell_share: float
+
+
+def region_shards(root: Path, region: str, file: str) -> RegionShards:
+    """The configured cells and shard settings of ``region``, or one line if none builds it."""
+    from rollout.config import load_project
+
+    for spec in load_project(root).regions.values():
+        if spec.region == region:
+            return RegionShards(tuple(spec.cells), spec.shards.buckets, spec.shards.max_cell_share)
+    raise InputError.one(
+        file,
+        "(file)",
+        f"no stack builds region {region}; add regions/{region}.yaml and its stack file first",
+    )
+
+
+def _write_checked(
+    path: Path, text: str, region: str, rules: RegionShards, cells: Iterable[str], file: str
+) -> None:
+    """Write the table only if ``rollout validate`` would accept it with ``cells`` declared."""
+    problems = validate_table(
+        yamlfile.parse_text(text, file), region, list(cells), rules.buckets, rules.max_cell_share
+    )
+    if problems:
+        raise InputError(problems)
+    files.write_file(path, text, file=file)
+
+
 def _rebalance(args: argparse.Namespace, action: Literal["add", "drain"]) -> int:
     root: Path = args.root
-    table, schema = load_table(root, args.region)
     file = _display(args.region)
-    minimum = minimum_moves(table.assignment, action, args.cell)
-    step = add_cell if action == "add" else drain_cell
-    result, moves = step(table.assignment, args.cell, file=file)
-    if not args.dry_run:
-        text = render_table(table.region, table.buckets, result, schema)
-        table_path(root, args.region).write_text(text, encoding="utf-8")
-    _print_moves(moves, minimum, args.json, not args.dry_run, file)
-    if action == "add":
-        print(
-            f"reminder: declare cell {args.cell} under cells: in regions/{args.region}.yaml",
-            file=sys.stderr,
+    path = table_path(root, args.region)
+    rules = region_shards(root, args.region, file)
+    # Held from the read to the write: a concurrent add-cell waits, then starts from ours.
+    with files.locked(path, file=file):
+        table, schema = load_table(root, args.region)
+        files.refuse_hand_edits(
+            path.read_text(encoding="utf-8"),
+            render_table(table.region, table.buckets, table.assignment, schema),
+            file=file,
+            writer="rollout shards",
         )
-    else:
+        minimum = minimum_moves(table.assignment, action, args.cell)
+        step = add_cell if action == "add" else drain_cell
+        result, moves = step(table.assignment, args.cell, file=file)
+        text = render_table(table.region, table.buckets, result, schema)
+        # Judged as validate judges it, in the state the command leads to: a drained cell is
+        # removed from the region file next, and a declared cell still waiting for its own
+        # add-cell is not this command's business.
+        holding = set(result.values())
+        cells = [c for c in rules.cells if c in holding or (action == "add" and c == args.cell)]
+        if args.dry_run:
+            problems = validate_table(
+                yamlfile.parse_text(text, file),
+                args.region,
+                cells,
+                rules.buckets,
+                rules.max_cell_share,
+            )
+            if problems:
+                raise InputError(problems)
+        else:
+            _write_checked(path, text, args.region, rules, cells, file)
+    _print_moves(moves, minimum, args.json, not args.dry_run, file)
+    if action == "drain":
         print(
             f"reminder: remove cell {args.cell} from cells: in regions/{args.region}.yaml "
             "once its data has moved",
@@ -614,29 +674,33 @@ def _cmd_init(args: argparse.Namespace) -> int:
     file = _display(args.region)
     path = table_path(root, args.region)
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
-    if path.exists():
-        raise InputError.one(
-            file,
-            "(file)",
-            "a shard table already exists; change it with `rollout shards add-cell` or "
-            "`drain-cell` (the bucket count never changes after go-live)",
-        )
     bad = [c for c in cells if not is_cell_name(c)]
     if not cells or bad or len(set(cells)) != len(cells):
         raise InputError.one(
             file,
             "cells",
             f"--cells {args.cells!r} is not a comma-separated list of distinct cell names "
-            "(lowercase letters, digits, hyphens), e.g. --cells eu-1,eu-2",
+            f"({CELL_NAME_RULE}), e.g. --cells eu-1,eu-2",
+        )
+    if not 1 <= args.buckets <= MAX_BUCKETS:
+        raise InputError.one(
+            file, "buckets", f"--buckets {args.buckets} is outside 1..{MAX_BUCKETS}"
         )
     if args.buckets < len(cells):
         raise InputError.one(
             file, "buckets", f"--buckets {args.buckets} is fewer than the {len(cells)} cells"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        render_table(args.region, args.buckets, even_split(cells, args.buckets)), encoding="utf-8"
-    )
+    rules = region_shards(root, args.region, file)
+    with files.locked(path, file=file):
+        if path.exists():
+            raise InputError.one(
+                file,
+                "(file)",
+                "a shard table already exists; change it with `rollout shards add-cell` or "
+                "`drain-cell` (the bucket count never changes after go-live)",
+            )
+        text = render_table(args.region, args.buckets, even_split(cells, args.buckets))
+        _write_checked(path, text, args.region, rules, rules.cells, file)
     print(f"wrote {file}: {args.buckets} buckets over {', '.join(cells)}")
     return 0
 
@@ -647,8 +711,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     name, content = publish_artifact(table.region, table.assignment, table.buckets)
     out: Path = args.out if args.out is not None else root / "build"
     target = out / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    files.write_file(target, content)
     print(target)
     return 0
 

@@ -8,7 +8,9 @@ tracebacks. This module parses with it and judges for itself:
 - only the YAML core tags are accepted (no ``!!python/...`` or custom tags);
 - a duplicate key in a mapping is an error, not a silent overwrite;
 - aliases may not expand the document past ``MAX_NODES`` nodes (computed on the node graph,
-  so a bomb fails fast in bounded memory);
+  so a bomb fails fast in bounded memory), and nothing nests deeper than ``MAX_DEPTH``;
+- only a regular file inside the project is read, and only up to ``MAX_BYTES``
+  (``rollout.files.read_bytes``);
 - the root is a mapping and the file is not empty.
 
 Values come back as plain dicts, lists and scalars, together with the line and column of
@@ -24,10 +26,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from rollout import files
 from rollout.errors import InputError, Problem, format_path
 
 MAX_NODES = 100_000
 MAX_BYTES = 5 * 1024 * 1024
+# The project's files nest a few levels (a region's cluster.maintenance_window.start_time is
+# three); far deeper is a mistake or an attack on the recursive parts of any YAML reader.
+MAX_DEPTH = 32
 
 _CORE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -142,6 +148,23 @@ class _Builder:
         raise self.fail(node, path, "unsupported YAML node")  # pragma: no cover
 
 
+def _depth_exceeds(root: Node, limit: int) -> bool:
+    """Whether any path from the root nests more than ``limit`` collections (no recursion)."""
+    level: dict[int, Node] = {id(root): root}
+    for _ in range(limit):
+        below: dict[int, Node] = {}
+        for node in level.values():
+            if isinstance(node, SequenceNode):
+                below.update((id(c), c) for c in node.value if not isinstance(c, ScalarNode))
+            elif isinstance(node, MappingNode):
+                for k, v in node.value:
+                    below.update((id(c), c) for c in (k, v) if not isinstance(c, ScalarNode))
+        if not below:
+            return False
+        level = below
+    return True
+
+
 def _expanded_size(root: Node, limit: int) -> int:
     """Nodes the document would hold with every alias expanded; stops counting past limit."""
     memo: dict[int, int] = {}
@@ -198,6 +221,19 @@ def _compose_or_fail(text: str, file: str) -> Node | None:
         ) from None
     except yaml.YAMLError as exc:
         raise InputError.one(file, "(syntax)", f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _too_deep(file, None) from None
+
+
+def _too_deep(file: str, node: Node | None) -> InputError:
+    line, col = _mark(node) if node is not None else (None, None)
+    return InputError.one(
+        file,
+        "(root)",
+        f"values nest more than {MAX_DEPTH} levels deep; the project's files need a few",
+        line,
+        col,
+    )
 
 
 def parse_text(text: str, file: str) -> YamlDoc:
@@ -223,6 +259,8 @@ def parse_text(text: str, file: str) -> YamlDoc:
         node = _compose_or_fail(text, file)
     if node is None:
         raise InputError.one(file, "(root)", "file is empty; expected a mapping of keys")
+    if _depth_exceeds(node, MAX_DEPTH):
+        raise _too_deep(file, node)
     if _expanded_size(node, MAX_NODES) > MAX_NODES:
         line, col = _mark(node)
         raise InputError.one(
@@ -244,16 +282,7 @@ def parse_text(text: str, file: str) -> YamlDoc:
 def read(path: Path, root: Path | None = None) -> YamlDoc:
     """Read and parse ``path``; the file is named relative to ``root`` in every message."""
     file = _display(path, root)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError.one(file, "(file)", "file not found") from None
-    except OSError as exc:
-        raise InputError.one(file, "(file)", f"cannot read file: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise InputError.one(
-            file, "(file)", f"file is {len(raw)} bytes; at most {MAX_BYTES} are accepted"
-        )
+    raw = files.read_bytes(path, max_bytes=MAX_BYTES, root=root, file=file)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -271,4 +300,4 @@ def read(path: Path, root: Path | None = None) -> YamlDoc:
     return parse_text(text, file)
 
 
-__all__ = ["MAX_NODES", "YamlDoc", "parse_text", "read"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "YamlDoc", "parse_text", "read"]

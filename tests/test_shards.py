@@ -405,10 +405,20 @@ def run_cli(root: Path, *argv: str) -> int:
     return int(args.func(args))
 
 
+EU_3 = "  eu-3:\n    cidr: 10.17.0.0/17\n"
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    assert run_cli(tmp_path, "shards", "init", "europe-west2", "--cells", "eu-1,eu-2") == 0
-    return tmp_path
+def project(project_copy: Path) -> Path:
+    """A copy of the project whose europe-west2 table was made by `shards init`."""
+    table_file(project_copy).unlink()
+    assert run_cli(project_copy, "shards", "init", "europe-west2", "--cells", "eu-1,eu-2") == 0
+    return project_copy
+
+
+def declare_eu_3(root: Path) -> None:
+    region = root / "regions" / "europe-west2.yaml"
+    region.write_text(region.read_text() + EU_3)
 
 
 def table_file(root: Path) -> Path:
@@ -423,22 +433,42 @@ def test_cli_init_matches_committed_table(project: Path) -> None:
 
 
 @pytest.mark.parametrize("cells", ["", "eu-1,eu-1", "EU 1"])
-def test_cli_init_rejects_bad_cells(tmp_path: Path, cells: str) -> None:
+def test_cli_init_rejects_bad_cells(project_copy: Path, cells: str) -> None:
     with pytest.raises(InputError, match="--cells"):
-        run_cli(tmp_path, "shards", "init", "europe-west2", "--cells", cells)
+        run_cli(project_copy, "shards", "init", "europe-west2", "--cells", cells)
+
+
+def test_cli_init_writes_only_what_validate_accepts(project_copy: Path) -> None:
+    table_file(project_copy).unlink()
+    with pytest.raises(InputError) as info:  # eu-3 is not in the region file
+        run_cli(project_copy, "shards", "init", "europe-west2", "--cells", "eu-1,eu-2,eu-3")
+    assert "cell 'eu-3' is not declared in region europe-west2" in str(info.value)
+    with pytest.raises(InputError, match="config says shards.buckets: 1024"):
+        run_cli(project_copy, "shards", "init", "europe-west2", "--cells", "eu-1,eu-2",
+                "--buckets", "512")  # fmt: skip
+    with pytest.raises(InputError, match="outside 1..65536"):
+        run_cli(project_copy, "shards", "init", "europe-west2", "--cells", "eu-1",
+                "--buckets", str(10**12))  # fmt: skip
+    with pytest.raises(InputError, match="no stack builds region europe-west9"):
+        run_cli(project_copy, "shards", "init", "europe-west9", "--cells", "eu-1")
+    assert not table_file(project_copy).exists()
 
 
 def test_cli_add_cell_json_and_dry_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = table_file(project).read_text()
+    with pytest.raises(InputError) as info:  # not declared yet: validate would refuse it
+        run_cli(project, "shards", "add-cell", "europe-west2", "eu-3")
+    assert "cell 'eu-3' is not declared in region europe-west2" in str(info.value)
+    assert table_file(project).read_text() == before
+    declare_eu_3(project)
     assert (
         run_cli(project, "shards", "add-cell", "europe-west2", "eu-3", "--dry-run", "--json") == 0
     )
-    out, err = capsys.readouterr()
+    out, _ = capsys.readouterr()
     doc = json.loads(out)
     assert set(doc) == {"moves", "moved", "minimum"}
     assert doc["moved"] == doc["minimum"] == len(doc["moves"]) == 341
     assert doc["moves"][0] == {"bucket": 341, "from": "eu-1", "to": "eu-3"}
-    assert "declare cell eu-3 under cells: in regions/europe-west2.yaml" in err
     assert table_file(project).read_text() == before
 
     assert run_cli(project, "shards", "add-cell", "europe-west2", "eu-3") == 0
@@ -454,22 +484,49 @@ def test_cli_add_cell_json_and_dry_run(project: Path, capsys: pytest.CaptureFixt
 
 
 def test_cli_drain_cell(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = table_file(project).read_text()
+    with pytest.raises(InputError) as info:  # eu-2 would hold every bucket: over 75%
+        run_cli(project, "shards", "drain-cell", "europe-west2", "eu-1")
+    assert "cell eu-2 holds 1024 of 1024 buckets (100.0%), above the limit of 75.0%" in str(
+        info.value
+    )
+    assert table_file(project).read_text() == before
+    declare_eu_3(project)
+    assert run_cli(project, "shards", "add-cell", "europe-west2", "eu-3") == 0
+    capsys.readouterr()
     assert run_cli(project, "shards", "drain-cell", "europe-west2", "eu-1", "--json") == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["moved"] == doc["minimum"] == 512
-    assert validate_region(project, "europe-west2", ["eu-2"], 1024, 1.0) == []
-    with pytest.raises(InputError, match="last cell"):
+    assert doc["moved"] == doc["minimum"] == 341
+    assert validate_region(project, "europe-west2", ["eu-2", "eu-3"], 1024, 0.75) == []
+    with pytest.raises(InputError, match="cell eu-3 holds 1024 of 1024 buckets"):
         run_cli(project, "shards", "drain-cell", "europe-west2", "eu-2")
 
 
+def test_cli_refuses_to_drop_hand_written_comments(project: Path) -> None:
+    declare_eu_3(project)
+    path = table_file(project)
+    text = path.read_text().replace("  eu-2:", "  # eu-2 serves the pilot customers\n  eu-2:")
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        run_cli(project, "shards", "add-cell", "europe-west2", "eu-3")
+    (problem,) = info.value.problems
+    assert problem.line == 6 and "a comment or a hand edit" in problem.message
+    assert path.read_text() == text
+
+
 def test_cli_rejects_a_broken_table(project: Path) -> None:
+    declare_eu_3(project)
     path = table_file(project)
     path.write_text(path.read_text().replace('"512-1023"', '"520-1023"'))
     with pytest.raises(InputError) as info:
         run_cli(project, "shards", "add-cell", "europe-west2", "eu-3")
     assert "buckets 512-519 are assigned to no cell" in str(info.value)
+    (project / "regions" / "shards" / "asia-southeast1.yaml").unlink()
     with pytest.raises(InputError, match="has no shard table"):
         run_cli(project, "shards", "publish", "asia-southeast1")
+    path.write_text(path.read_text().replace("buckets: 1024", f"buckets: {10**12}"))
+    with pytest.raises(InputError, match="a region has 1..65536 buckets"):
+        run_cli(project, "shards", "add-cell", "europe-west2", "eu-3")
 
 
 def test_cli_rejects_path_like_region(tmp_path: Path) -> None:

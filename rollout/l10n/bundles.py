@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rollout import files
 from rollout.errors import InputError, Problem
 from rollout.l10n.catalog import load_catalogs
 from rollout.l10n.checks import analyse
@@ -68,13 +69,9 @@ class BundleSet:
 
     def write(self, out: Path) -> list[Path]:
         """Write every object under ``out``, which stands for the bucket's ``l10n/`` folder."""
-        written = []
-        for obj in self.objects:
-            target = out / obj.path.removeprefix(f"{PREFIX}/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(obj.content)
-            written.append(target)
-        return written
+        texts = {out / obj.path.removeprefix(f"{PREFIX}/"): obj.content for obj in self.objects}
+        files.write_files(texts)  # every bundle and the manifest, or nothing new
+        return list(texts)
 
 
 def build_bundles(root: Path) -> BundleSet:

@@ -24,7 +24,7 @@ import yaml
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rollout import yamlfile
+from rollout import files, yamlfile
 from rollout.errors import InputError, Problem, format_path
 
 LOCALES_DIR = "locales"
@@ -405,13 +405,20 @@ def dump_catalog(header: str, messages: dict[str, dict[str, Any]]) -> str:
     return f"{header}\n{body}"
 
 
+def render_translation(
+    root: Path, locale: str, namespace: str, messages: dict[str, TranslatedMessage]
+) -> tuple[Path, str]:
+    """Where a translation catalog lives and its text, as ``write_translation`` writes it."""
+    path = root / LOCALES_DIR / locale / f"{namespace}.yaml"
+    data = {k: m.model_dump() for k, m in messages.items()}
+    return path, dump_catalog(schema_header("l10n-translation", 1), data)
+
+
 def write_translation(
     root: Path, locale: str, namespace: str, messages: dict[str, TranslatedMessage]
 ) -> Path:
-    path = root / LOCALES_DIR / locale / f"{namespace}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: m.model_dump() for k, m in messages.items()}
-    path.write_text(dump_catalog(schema_header("l10n-translation", 1), data), encoding="utf-8")
+    path, text = render_translation(root, locale, namespace, messages)
+    files.write_file(path, text)
     return path
 
 
@@ -419,7 +426,6 @@ def write_source(
     root: Path, locale: str, namespace: str, messages: dict[str, SourceMessage]
 ) -> Path:
     path = root / LOCALES_DIR / locale / f"{namespace}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {k: m.model_dump(exclude_none=True) for k, m in messages.items()}
-    path.write_text(dump_catalog(schema_header("l10n-source", 1), data), encoding="utf-8")
+    files.write_file(path, dump_catalog(schema_header("l10n-source", 1), data))
     return path

@@ -11,8 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from rollout import files
 from rollout.l10n.bundles import build_bundles
-from rollout.l10n.catalog import load_catalogs
+from rollout.l10n.catalog import LOCALES_DIR, load_catalogs
 from rollout.l10n.checks import Coverage, analyse, gate_problems
 from rollout.l10n.xliff import export_xliff, import_xliff
 
@@ -53,14 +54,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(data.decode("utf-8"))
     else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
+        files.write_file(args.out, data)
         print(f"wrote {args.out}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = import_xliff(args.root, args.file)
+    # Read and rewritten under one lock: a concurrent import waits, then merges into ours.
+    with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
+        result = import_xliff(args.root, args.file)
     for line in result.conflicts:
         print(f"conflict {result.locale}:{line}")
     print(

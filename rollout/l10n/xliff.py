@@ -22,12 +22,13 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rollout import files
 from rollout.errors import InputError
 from rollout.l10n.catalog import (
     TranslatedMessage,
     load_catalogs,
+    render_translation,
     source_hash,
-    write_translation,
 )
 from rollout.l10n.checks import analyse
 
@@ -125,10 +126,7 @@ def _text(el: ET.Element | None) -> str | None:
 def import_xliff(root: Path, path: Path) -> ImportResult:
     """Merge a translator's XLIFF into ``locales/<trgLang>/``; see the module docstring."""
     file = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError.one(file, "(file)", f"cannot read file: {exc.strerror}") from None
+    data = files.read_bytes(path, max_bytes=MAX_BYTES, file=file)
     doc = parse_xliff(data, file)
     if doc.tag != f"{_Q}xliff" or doc.get("version") != "2.0":
         raise InputError.one(
@@ -187,9 +185,26 @@ def import_xliff(root: Path, path: Path) -> ImportResult:
             messages = changed.setdefault(ns, dict(existing.get(ns, {})))
             messages[key] = TranslatedMessage(text=target, state="translated", source_hash=digest)
             result.imported.append(name)
+    texts: dict[Path, str] = {}
     for ns, messages in sorted(changed.items()):
+        if ns in existing:  # a rewrite would drop anything the writer does not write
+            path, canonical = render_translation(root, locale, ns, existing[ns])
+            files.refuse_hand_edits(
+                _read_text(path), canonical, file=_shown(root, path), writer="rollout l10n import"
+            )
         # Source order first, then any keys the file already had that the source lacks.
         order = [k for k in cat.source[ns] if k in messages]
         order += [k for k in messages if k not in cat.source[ns]]
-        result.written.append(write_translation(root, locale, ns, {k: messages[k] for k in order}))
+        path, text = render_translation(root, locale, ns, {k: messages[k] for k in order})
+        texts[path] = text
+    files.write_files(texts)  # every namespace file of the import, or none
+    result.written.extend(texts)
     return result
+
+
+def _read_text(path: Path) -> str:
+    return files.read_bytes(path, max_bytes=MAX_BYTES).decode("utf-8")
+
+
+def _shown(root: Path, path: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
