@@ -283,10 +283,9 @@ def test_rebalancer_errors() -> None:
         add_cell(even_split(["ca", "cb"], 2), "cc")
     with pytest.raises(InputError, match="not valid"):
         add_cell(table, "Bad Name")
-    try:
+    with pytest.raises(InputError) as info:
         add_cell(table, "eu-2", file="regions/shards/europe-west2.yaml")
-    except InputError as exc:
-        assert str(exc.problems[0]).startswith("regions/shards/europe-west2.yaml: cells.eu-2: ")
+    assert str(info.value.problems[0]).startswith("regions/shards/europe-west2.yaml: cells.eu-2: ")
 
 
 @st.composite
