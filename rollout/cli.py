@@ -219,11 +219,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("stack")
     s.set_defaults(func=cmd_diagram)
 
-    from rollout import shards
+    from rollout import cloudflare_ips, shards
     from rollout.l10n import cli as l10n_cli
 
     shards.add_cli(sub)
     l10n_cli.add_cli(sub)
+    cloudflare_ips.add_cli(sub)
     return p
 
 
