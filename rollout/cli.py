@@ -148,6 +148,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     base = plan_model.load(Path(args.base))
     head = plan_model.load(Path(args.head))
+    if args.new_stacks:  # explicit: a stack only HEAD holds is new, not an error
+        known = {p.stack for p in base}
+        base += [
+            plan_model.Plan.from_json(diff.empty_plan_json(p.stack))
+            for p in head
+            if p.stack not in known
+        ]
     report = diff.diff_plans(base, head)
     print(diff.markdown(report))
     if report.data_loss and not args.allow_data_loss:
@@ -205,6 +212,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("base", metavar="BASE.json")
     s.add_argument("head", metavar="HEAD.json")
     s.add_argument("--allow-data-loss", action="store_true")
+    s.add_argument(
+        "--new-stacks",
+        action="store_true",
+        help="a stack only HEAD holds is new: diffed against its empty plan (all created)",
+    )
     s.set_defaults(func=cmd_diff)
 
     s = sub.add_parser(

@@ -5,16 +5,24 @@ create (which is what ``pulumi up`` would do without an alias). An update lists 
 input keys that change; it is a *replacement* when one of them is known to force one
 (``REPLACE_KEYS``). ``DiffReport.data_loss`` holds every stateful or protected resource that is
 deleted or replaced: the CLI refuses those unless told ``--allow-data-loss``.
+
+Plans are paired by stack name, and BASE and HEAD must hold the same stacks: a stack on one side
+only is refused (``InputError``), since comparing ``eu`` against ``apac`` would report one whole
+stack deleted and another created. A stack that is new in HEAD needs an explicit empty base,
+the plan JSON ``{"stack": "<name>", "resources": []}`` (:func:`empty_plan_json`), so everything
+it holds shows as created; an empty HEAD plan likewise deletes a whole stack, loudly.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rollout import catalog
 from rollout.catalog import STACK, STATEFUL
+from rollout.errors import InputError, format_path
 from rollout.plan import Plan, Resource
 
 MARKER = "<!-- rollout-diff -->"
@@ -43,6 +51,7 @@ REPLACE_KEYS: dict[str, frozenset[str]] = {
     catalog.CF_LB: frozenset({"zoneId"}),
 }
 GCP_REPLACE_KEYS = frozenset({"name", "project"})
+
 
 @dataclass(frozen=True)
 class Change:
@@ -116,17 +125,80 @@ def diff_stack(stack: str, base: Plan | None, head: Plan | None) -> StackDiff:
     return out
 
 
+def empty_plan_json(stack: str) -> dict[str, Any]:
+    """The plan JSON of a stack with nothing in it: the BASE a new stack is diffed against
+    (everything in HEAD shows as created), or the HEAD of a stack being removed."""
+    return {"stack": stack, "resources": []}
+
+
+def _stacks(n: int) -> str:
+    return "stack" if n == 1 else "stacks"
+
+
+def _where(plan: Plan, side: str) -> tuple[str, str]:
+    """The file and JSON path of a plan's stack name (``side`` when it was built in memory)."""
+    return plan.source or side, format_path((*plan.at, "stack"))
+
+
+def pair_stacks(base: Iterable[Plan], head: Iterable[Plan]) -> list[tuple[Plan, Plan]]:
+    """BASE and HEAD plans paired by stack name, in BASE's order.
+
+    Refused with one line when a stack appears on one side only or twice on one side: a
+    missing stack is never silently read as "deleted" or "created" (see the module docstring
+    for the explicit empty plan a new stack needs).
+    """
+    sides: list[dict[str, Plan]] = []
+    for side, plans in (("BASE", base), ("HEAD", head)):
+        by_stack: dict[str, Plan] = {}
+        for p in plans:
+            if p.stack in by_stack:  # load refuses this per file; plans built in memory may not
+                file, path = _where(p, side)
+                other = _where(by_stack[p.stack], side)
+                raise InputError.one(
+                    file,
+                    path,
+                    f"found stack {json.dumps(p.stack)} again (also at {other[0]}: {other[1]}); "
+                    f"expected each stack once per side of a diff",
+                )
+            by_stack[p.stack] = p
+        sides.append(by_stack)
+    old, new = sides
+    added = [p for s, p in new.items() if s not in old]
+    removed = [p for s, p in old.items() if s not in new]
+    if added or removed:
+        first = added[0] if added else removed[0]
+        file, path = _where(first, "HEAD" if added else "BASE")
+        base_file = next((p.source for p in old.values() if p.source), "BASE")
+        head_file = next((p.source for p in new.values() if p.source), "HEAD")
+        found, fixes = [], []
+        if added:
+            names = ", ".join(json.dumps(p.stack) for p in added)
+            found.append(f"{_stacks(len(added))} {names} in {head_file} but not in {base_file}")
+            fixes.append(
+                f"a new stack's base is {json.dumps(empty_plan_json(added[0].stack))}, "
+                "or pass --new-stacks"
+            )
+        if removed:
+            names = ", ".join(json.dumps(p.stack) for p in removed)
+            found.append(f"{_stacks(len(removed))} {names} in {base_file} but not in {head_file}")
+            fixes.append(
+                f"a removed stack's head is {json.dumps(empty_plan_json(removed[0].stack))}"
+            )
+        raise InputError.one(
+            file,
+            path,
+            f"found {' and '.join(found)}; expected the same stacks on both sides, paired by "
+            f"name ({'; '.join(fixes)})",
+        )
+    return [(p, new[s]) for s, p in old.items()]
+
+
 def diff_plans(base: Iterable[Plan], head: Iterable[Plan]) -> DiffReport:
-    """Per stack (matched by name), what HEAD creates, updates, replaces and deletes."""
-    old = {p.stack: p for p in base}
-    new = {p.stack: p for p in head}
-    order = list(old) + [s for s in new if s not in old]
-    stacks = [diff_stack(s, old.get(s), new.get(s)) for s in order]
+    """Per stack (paired by name, see :func:`pair_stacks`), what HEAD creates, updates,
+    replaces and deletes."""
+    stacks = [diff_stack(b.stack, b, h) for b, h in pair_stacks(base, head)]
     loss = [
-        c
-        for s in stacks
-        for c in (*s.replaced, *s.deleted)
-        if c.type in STATEFUL or c.protected
+        c for s in stacks for c in (*s.replaced, *s.deleted) if c.type in STATEFUL or c.protected
     ]
     return DiffReport(stacks, loss)
 
@@ -205,4 +277,13 @@ def markdown(report: DiffReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-__all__ = ["MARKER", "Change", "DiffReport", "StackDiff", "diff_plans", "markdown"]
+__all__ = [
+    "MARKER",
+    "Change",
+    "DiffReport",
+    "StackDiff",
+    "diff_plans",
+    "empty_plan_json",
+    "markdown",
+    "pair_stacks",
+]

@@ -81,50 +81,56 @@ def read_bytes(
     max_bytes: int,
     root: Path | None = None,
     file: str | None = None,
+    expected: str = "expected a regular file",
 ) -> bytes:
     """The file's bytes, or InputError if it is not a regular file within bounds.
 
     ``root``: when given, ``path`` must resolve inside it (a symlink pointing elsewhere is
-    refused before anything is read). ``file`` is how messages name it (default: the path).
+    refused before anything is read). ``file`` is how messages name it (default: the path);
+    ``expected`` ends each refusal, saying what the command reads.
     """
     name = file or str(path)
+    at_most = f"expected at most {max_bytes} bytes"
     try:
-        if root is not None:
-            resolved = path.resolve()
-            if not resolved.is_relative_to(root.resolve()):
-                raise InputError.one(
-                    name,
-                    "(file)",
-                    "resolves outside the project (a symbolic link?); only files inside the "
-                    "project are read: copy the file in instead",
-                )
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError.one(name, "(file)", "is a folder; give the path of a file")
-        if not stat.S_ISREG(info.st_mode):
+        if root is not None and not path.resolve().is_relative_to(root.resolve()):
             raise InputError.one(
                 name,
                 "(file)",
-                "is not a regular file (a pipe, socket or device); only regular files are "
-                "read, so nothing waits on it",
+                "resolves outside the project (a symbolic link?); only files inside the "
+                "project are read: copy the file in instead",
             )
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block forever, a device never end
+            raise InputError.one(name, "(file)", f"found {_kind(info.st_mode)}; {expected}")
         if info.st_size > max_bytes:
-            raise InputError.one(
-                name, "(file)", f"file is {info.st_size} bytes; at most {max_bytes} are accepted"
-            )
+            raise InputError.one(name, "(file)", f"found {info.st_size} bytes; {at_most}")
         # O_NONBLOCK: had the path been swapped for a FIFO since the stat, open does not block.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise InputError.one(name, "(file)", "is not a regular file; nothing was read")
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | os.O_NOCTTY
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise InputError.one(name, "(file)", f"found {_kind(mode)}; {expected}")
             data = handle.read(max_bytes + 1)  # /proc files report size 0: bound the read too
     except FileNotFoundError:
-        raise InputError.one(name, "(file)", "file not found") from None
+        raise InputError.one(name, "(file)", f"file not found; {expected}") from None
     except OSError as exc:
         raise os_error(exc, name) from None
     if len(data) > max_bytes:
-        raise InputError.one(name, "(file)", f"file is over {max_bytes} bytes; not accepted")
+        raise InputError.one(name, "(file)", f"found more than {max_bytes} bytes; {at_most}")
     return data
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "something other than a file"
 
 
 # --------------------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     fifo = tmp_path / "plan.json"
     os.mkfifo(fifo)
     started = time.monotonic()
-    with pytest.raises(InputError, match="not a regular file"):
+    with pytest.raises(InputError, match=r"found a named pipe \(FIFO\); expected a regular file"):
         files.read_bytes(fifo, max_bytes=100)
     assert time.monotonic() - started < 5
 
@@ -214,7 +214,7 @@ def test_reads_are_bounded_and_stay_inside_the_project(tmp_path: Path) -> None:
     project.mkdir()
     big = project / "big.yaml"
     big.write_bytes(b"a: 1\n" * 100)
-    with pytest.raises(InputError, match="file is 500 bytes; at most 100 are accepted"):
+    with pytest.raises(InputError, match="found 500 bytes; expected at most 100 bytes"):
         files.read_bytes(big, max_bytes=100)
     secret = tmp_path / "elsewhere.txt"
     secret.write_text("hunter2-very-secret-value\n")
@@ -223,10 +223,10 @@ def test_reads_are_bounded_and_stay_inside_the_project(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         files.read_bytes(link, max_bytes=10_000, root=project, file="region.yaml")
     assert "outside the project" in str(info.value) and "hunter2" not in str(info.value)
-    with pytest.raises(InputError, match="is a folder"):
+    with pytest.raises(InputError, match="found a directory"):
         files.read_bytes(project, max_bytes=100)
     # /proc reports size 0: the read itself is bounded too.
-    with pytest.raises(InputError, match="over 10 bytes"):
+    with pytest.raises(InputError, match="found more than 10 bytes"):
         files.read_bytes(Path("/proc/self/status"), max_bytes=10)
 
 
