@@ -108,13 +108,22 @@ def generate(dest: Path, regions: int, cells: int) -> list[str]:
     for i, gcp_region in enumerate(gcp_regions):
         net = ipaddress.ip_network(f"10.{16 * i}.0.0/12")
         substrate = list(net.subnets(new_prefix=24))[-1]  # in the last /17: cells stop at 31
+        proxy = list(net.subnets(new_prefix=23))[-2]  # just below the substrate
         cell_nets = net.subnets(new_prefix=17)
         stack = f"r{i}"
         region_doc = {
             "region": gcp_region,
             "short": f"r{i}",
-            "hub": {"name": f"hub{i}", "oncall_group": f"hub{i}-oncall@demobank.example"},
-            "network": {"cidr": str(net), "substrate_cidr": str(substrate)},
+            "hub": {
+                "name": f"hub{i}",
+                "oncall_group": f"hub{i}-oncall@demobank.example",
+                "breakglass_group": f"hub{i}-breakglass@demobank.example",
+            },
+            "network": {
+                "cidr": str(net),
+                "substrate_cidr": str(substrate),
+                "proxy_cidr": str(proxy),
+            },
             "locales": LOCALE_SETS[i % len(LOCALE_SETS)],
             "cells": {f"r{i}c{j}": {"cidr": str(next(cell_nets))} for j in range(cells)},
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from components.cell_bootstrap import CellBootstrap
 from components.cluster import Cluster
 from components.event_bus import CellTopics
 from components.identity import WorkloadIdentity
@@ -18,6 +19,7 @@ from components.spanner import CellDatabase
 from rollout import catalog
 from rollout.args import (
     CellArgs,
+    CellBootstrapArgs,
     CellDatabaseArgs,
     CellTopicsArgs,
     ClusterArgs,
@@ -41,6 +43,8 @@ class Cell(pulumi.ComponentResource):
     """The cell workload's Google service account and grants."""
     ingress: gcp.compute.Address
     """The cell's reserved external ingress address."""
+    bootstrap: CellBootstrap
+    """Inside the cell's cluster: namespace, identity, network policy, Gateway."""
     outputs: CellOutputs[pulumi.Output[str]]
     """What the global stack reads of this cell (ingress address, cluster, database)."""
 
@@ -105,6 +109,15 @@ class Cell(pulumi.ComponentResource):
             description=config.ingress.description,
             labels=config.labels,
             opts=child,
+        )
+        self.bootstrap = CellBootstrap(
+            name,
+            CellBootstrapArgs(
+                config=config.bootstrap,
+                cluster=self.cluster.cluster,
+                app_email=self.identity.email,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.ingress]),
         )
         self.outputs = CellOutputs(
             ingress_address=self.ingress.address,

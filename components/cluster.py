@@ -183,6 +183,11 @@ class Cluster(pulumi.ComponentResource):
                 ],
                 gcp_public_cidrs_access_enabled=False,
             ),
+            # Kubernetes RBAC may name the bank's Google Groups (on-call, break-glass): GKE
+            # resolves members of groups nested in gke-security-groups@<domain>.
+            authenticator_groups_config=gcp.container.ClusterAuthenticatorGroupsConfigArgs(
+                security_group=config.rbac_security_group
+            ),
             # Pods get Google identities through Workload Identity, never the node's.
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=config.workload_pool

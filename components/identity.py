@@ -19,6 +19,12 @@ import pulumi_gcp as gcp
 from rollout import catalog
 from rollout.args import WorkloadIdentityArgs
 
+# Spanner roles (https://cloud.google.com/spanner/docs/iam#roles): the app's two, which carry
+# no DDL, and the migration identity's one, which does.
+FGAC_USER_ROLE = "roles/spanner.fineGrainedAccessUser"
+DATABASE_ROLE_USER = "roles/spanner.databaseRoleUser"
+MIGRATION_ROLE = "roles/spanner.databaseAdmin"
+
 # Least privilege in Kafka: produce and consume the cell's topics, join its consumer groups.
 TOPIC_OPERATIONS = ("READ", "WRITE", "DESCRIBE")
 GROUP_OPERATIONS = ("READ", "DESCRIBE")
@@ -31,6 +37,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
     """The workload's Google service account."""
     email: pulumi.Output[str]
     """The workload service account's email."""
+    migration_account: gcp.serviceaccount.Account
+    """The cell's migration identity (DDL on the cell's database, nothing else)."""
 
     def __init__(
         self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -55,13 +63,49 @@ class WorkloadIdentity(pulumi.ComponentResource):
             member=config.workload_member,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cluster]),
         )
-        # Read and write the cell's own database only (database-level, not instance-level).
+        # The cell's own database only, through fine-grained access control: the app may
+        # connect with the database role that schema/cell_roles.sql grants table privileges,
+        # and with no other (https://cloud.google.com/spanner/docs/grant-permissions-fgac).
+        # roles/spanner.databaseUser would include spanner.databases.updateDdl: never the app's.
         gcp.spanner.DatabaseIAMMember(
-            f"{name}-app-database-user",
+            f"{name}-app-fgac-user",
             instance=args.instance,
             database=args.database,
-            role="roles/spanner.databaseUser",
+            role=FGAC_USER_ROLE,
             member=self.account.member,
+            opts=child,
+        )
+        gcp.spanner.DatabaseIAMMember(
+            f"{name}-app-database-role",
+            instance=args.instance,
+            database=args.database,
+            role=DATABASE_ROLE_USER,
+            member=self.account.member,
+            condition=gcp.spanner.DatabaseIAMMemberConditionArgs(
+                title=f"only-role-{config.database_role}",
+                description="Only the app's database role (fine-grained access control).",
+                expression=(
+                    'resource.type == "spanner.googleapis.com/DatabaseRole" && '
+                    f'resource.name.endsWith("/databaseRoles/{config.database_role}")'
+                ),
+            ),
+            opts=child,
+        )
+        # The migration identity: the only holder of DDL on the cell's database, impersonated
+        # by the deploy pipeline when it applies schema changes, never by the workload.
+        self.migration_account = gcp.serviceaccount.Account(
+            f"{name}-migration",
+            account_id=config.migration_account_id,
+            display_name=f"Schema migrations of cell {cell}",
+            description="Applies the cell database's DDL; used only by the deploy pipeline.",
+            opts=child,
+        )
+        gcp.spanner.DatabaseIAMMember(
+            f"{name}-migration-ddl",
+            instance=args.instance,
+            database=args.database,
+            role=MIGRATION_ROLE,
+            member=self.migration_account.member,
             opts=child,
         )
         # Connect to the region's Kafka cluster, and to no other cluster in the project.

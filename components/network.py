@@ -16,6 +16,8 @@ class Network(pulumi.ComponentResource):
     """The region's VPC; cells add their own subnets to it."""
     substrate: gcp.compute.Subnetwork
     """The region's shared subnet (Managed Kafka, internal services)."""
+    proxy_only: gcp.compute.Subnetwork
+    """The region's proxy-only subnet (the cells' Gateways)."""
     router: gcp.compute.Router
     """Cloud Router carrying the NAT."""
 
@@ -42,6 +44,18 @@ class Network(pulumi.ComponentResource):
             ip_cidr_range=args.substrate_cidr,
             private_ip_google_access=True,  # reach Google APIs without public IPs
             log_config=flow_logs(),
+            opts=child,
+        )
+        # The proxy-only subnet of the region's managed Envoy proxies: every cell's regional
+        # Gateway terminates there (https://cloud.google.com/load-balancing/docs/proxy-only-subnets).
+        self.proxy_only = gcp.compute.Subnetwork(
+            "proxy-only",
+            name=names.proxy_only,
+            network=self.vpc.id,
+            region=args.region,
+            ip_cidr_range=args.proxy_cidr,
+            purpose="REGIONAL_MANAGED_PROXY",
+            role="ACTIVE",
             opts=child,
         )
         self.router = gcp.compute.Router(

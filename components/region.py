@@ -13,11 +13,12 @@ from rollout import catalog
 from rollout.args import CellArgs, EventBusArgs, RegionArgs
 from rollout.contract import RegionOutputs
 
-# What the hub's on-call group may do in the region's project: read everything (roles/viewer)
-# and operate workloads in the cells' clusters (roles/container.developer). The project holds
-# exactly one region, so project scope is region scope; no IAM condition is needed (and
-# roles/viewer spans resource types whose names carry no region to condition on).
-HUB_ONCALL_ROLES = ("roles/viewer", "roles/container.developer")
+# What the hub's on-call group may do in the region's project: see the clusters
+# (roles/container.clusterViewer: get credentials, list clusters, nothing inside them). What it
+# may see inside each cluster is Kubernetes RBAC through Google Groups, read-only
+# (CellBootstrap); write access is the audited break-glass group's. No basic role: viewer would
+# read every resource of the project, editor change it.
+HUB_ONCALL_ROLES = ("roles/container.clusterViewer",)
 
 
 class Region(pulumi.ComponentResource):

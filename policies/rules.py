@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from rollout import names
 from rollout.catalog import (
     ADDRESS,
+    BASIC_ROLES,
     BUCKET,
     CELL,
     CF_DNSSEC,
@@ -38,12 +39,15 @@ from rollout.catalog import (
     CF_POOL,
     CF_RULESET,
     CF_ZONE_SETTING,
+    DDL_ROLES,
     FIREWALL,
     GKE_CLUSTER,
     GKE_NODE_POOL,
     GLOBAL_ADDRESS,
     HEALTH_CHECK_RANGES,
+    IAM_GRANTS,
     INGRESS_TAG,
+    KAFKA_ACL,
     KAFKA_CLUSTER,
     KAFKA_TOPIC,
     KMS_CRYPTO_KEY,
@@ -54,12 +58,15 @@ from rollout.catalog import (
     ROUTER,
     ROUTER_NAT,
     SERVICE_ACCOUNT,
+    SERVICE_ACCOUNT_IAM_MEMBER,
+    SERVICE_AGENT_MEMBER,
     SPANNER_BACKUP_SCHEDULE,
     SPANNER_DATABASE,
     SPANNER_INSTANCE,
     STACK,
     STATEFUL,
     SUBNETWORK,
+    WORKLOAD_IDENTITY_USER,
 )
 from rollout.contract import region_of
 
@@ -252,9 +259,30 @@ def gke_shielded_nodes(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[s
     return out
 
 
+# A set of authorized blocks that together covers this much of the public IPv4 internet is the
+# internet in slices, however each block is judged alone (0.0.0.0/1 + 128.0.0.0/1 is all of
+# it): no bank network needs a /8 worth of public addresses.
+PUBLIC_SHARE_LIMIT = 1 / 256
+
+
+def _global_addresses(net: ipaddress.IPv4Network) -> int:
+    """Public (global) addresses in ``net``, counted per /8 for blocks larger than a /8."""
+    pieces = net.subnets(new_prefix=8) if net.prefixlen < 8 else [net]
+    return sum(p.num_addresses for p in pieces if p.is_global)
+
+
+_PUBLIC_IPV4 = _global_addresses(ipaddress.IPv4Network("0.0.0.0/0"))
+
+
+def _public_share(nets: Iterable[ipaddress.IPv4Network]) -> float:
+    """The share of the public IPv4 internet that ``nets`` together cover (overlaps once)."""
+    merged = ipaddress.collapse_addresses(nets)
+    return sum(_global_addresses(n) for n in merged) / _PUBLIC_IPV4
+
+
 @rule(
     "gke-authorized-networks",
-    "the GKE control plane is reachable only from listed private networks, never 0.0.0.0/0",
+    "the GKE control plane is reachable only from listed private networks, never the internet",
     [GKE_CLUSTER],
 )
 def gke_authorized_networks(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
@@ -262,10 +290,31 @@ def gke_authorized_networks(type_: str, props: Mapping[str, Any], ctx: Ctx) -> l
     if not config:
         return ["masterAuthorizedNetworksConfig must list the networks allowed in"]
     out = []
+    nets: list[ipaddress.IPv4Network] = []
     for block in _list(_get(config, "cidrBlocks")):
         cidr = str(_get(block, "cidrBlock", ""))
-        if _is_everywhere(cidr):
+        if cidr == UNKNOWN:
+            continue  # judged when the value is known
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            out.append(f"masterAuthorizedNetworksConfig: {cidr!r} is not a CIDR block")
+            continue
+        if isinstance(net, ipaddress.IPv4Network):
+            nets.append(net)
+        if net.prefixlen == 0:
             out.append(f"masterAuthorizedNetworksConfig allows {cidr} (the whole internet)")
+        elif not net.is_private:
+            out.append(
+                f"masterAuthorizedNetworksConfig allows {cidr}, which is not a private range; "
+                "list only private networks (RFC 1918)"
+            )
+    share = _public_share(nets)
+    if share >= PUBLIC_SHARE_LIMIT and all(n.prefixlen for n in nets):  # a /0 is said above
+        out.append(
+            f"masterAuthorizedNetworksConfig blocks together cover {share:.1%} of the public "
+            "IPv4 internet; list only private networks (RFC 1918)"
+        )
     if _get(config, "gcpPublicCidrsAccessEnabled") is True:
         out.append("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled must not be true")
     return out
@@ -501,18 +550,31 @@ def cell_of(urn: str, by_urn: Mapping[str, Node]) -> str | None:
 
 @stack_rule(
     "cell-isolation",
-    "no resource of one cell depends on a resource of another cell, directly or through others, "
-    "and nothing shared depends on a cell",
+    "cells share nothing: no dependency path between cells, nothing shared depends on a cell, "
+    "no principal is granted in two cells, and no cell uses a shared resource of a kind it owns",
 )
 def cell_isolation(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
-    """The one definition of cell isolation over dependencies (the tests use it too).
+    """The one definition of cell isolation (the tests use it too): three ways to share.
 
-    A resource's reach is every resource it depends on, transitively. A cell's resource may
-    reach the shared substrate and its own cell, never another cell; a substrate resource may
-    reach no cell at all (the substrate is shared by every cell).
+    Dependencies: a resource's reach is every resource it depends on, transitively. A cell's
+    resource may reach the shared substrate and its own cell, never another cell; a substrate
+    resource may reach no cell at all. Identity: a principal granted inside one cell (an IAM
+    member, a Kafka ACL principal) is granted in no other. Ownership: where a cell owns a
+    resource of some kind (its own subnet), none of its resources uses a shared one of that
+    kind instead (the cluster must run in the cell's subnet, not the substrate's).
     """
     by_urn = {n.urn: n for n in nodes}
     cell = {n.urn: cell_of(n.urn, by_urn) for n in nodes}
+    return [
+        *_paths_between_cells(nodes, by_urn, cell),
+        *_principals_in_two_cells(nodes, by_urn, cell),
+        *_shared_where_owned(nodes, by_urn, cell),
+    ]
+
+
+def _paths_between_cells(
+    nodes: Sequence[Node], by_urn: Mapping[str, Node], cell: Mapping[str, str | None]
+) -> list[tuple[str, str]]:
     reach: dict[str, dict[str, str]] = {}  # urn -> {cell urn: first resource reached in it}
 
     def cells_reached(urn: str) -> dict[str, str]:
@@ -523,8 +585,8 @@ def cell_isolation(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
         for dep in by_urn[urn].dependencies if urn in by_urn else ():
             if dep not in by_urn:
                 continue
-            if cell[dep] is not None:
-                found.setdefault(cell[dep], dep)  # type: ignore[arg-type]
+            if (theirs := cell[dep]) is not None:
+                found.setdefault(theirs, dep)
             for c, first in cells_reached(dep).items():
                 found.setdefault(c, first)
         reach[urn] = found
@@ -539,6 +601,112 @@ def cell_isolation(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
             who = f"cell {by_urn[mine].name!r}" if mine else "the shared substrate"
             out.append((node.urn, f"{who} depends on {dep} of cell {by_urn[theirs].name!r}"))
     return out
+
+
+def principals(node: Node) -> list[str]:
+    """Who a grant names: IAM ``member``/``members``, Kafka ACL entries' principals."""
+    found = [node.props.get("member"), *_list(node.props.get("members"))]
+    found += [_get(e, "principal") for e in _list(node.props.get("aclEntries"))]
+    return [p for p in found if isinstance(p, str) and p and p != UNKNOWN]
+
+
+def _principals_in_two_cells(
+    nodes: Sequence[Node], by_urn: Mapping[str, Node], cell: Mapping[str, str | None]
+) -> list[tuple[str, str]]:
+    first: dict[str, tuple[str, str]] = {}  # principal -> (cell urn, granting urn)
+    out = []
+    for node in nodes:
+        mine = cell[node.urn]
+        if mine is None or (node.type not in IAM_GRANTS and node.type != KAFKA_ACL):
+            continue
+        for principal in principals(node):
+            if re.match(SERVICE_AGENT_MEMBER, principal):
+                continue  # Google's own agent, granted per cell resource: see the catalog
+            other, where = first.setdefault(principal, (mine, node.urn))
+            if other != mine:
+                out.append(
+                    (
+                        node.urn,
+                        f"{principal} is granted in cell {by_urn[mine].name!r} and in cell "
+                        f"{by_urn[other].name!r} ({where}); give each cell its own identity",
+                    )
+                )
+    return out
+
+
+def _shared_where_owned(
+    nodes: Sequence[Node], by_urn: Mapping[str, Node], cell: Mapping[str, str | None]
+) -> list[tuple[str, str]]:
+    owned: dict[str, set[str]] = {}  # cell urn -> the custom types it owns
+    for node in nodes:
+        if (mine := cell[node.urn]) is not None:
+            owned.setdefault(mine, set()).add(node.type)
+    out = []
+    for node in nodes:
+        mine = cell[node.urn]
+        if mine is None:
+            continue
+        for dep in node.dependencies:
+            used = by_urn.get(dep)
+            if used is not None and cell[dep] is None and used.type in owned[mine]:
+                out.append(
+                    (
+                        node.urn,
+                        f"uses the shared {used.type} {used.name!r} while cell "
+                        f"{by_urn[mine].name!r} has its own; use the cell's",
+                    )
+                )
+    return out
+
+
+@rule("no-basic-roles", "no basic role (owner, editor, viewer) is granted anywhere", IAM_GRANTS)
+def no_basic_roles(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    role = props.get("role")
+    if role in BASIC_ROLES:
+        return [
+            f"role {role} is a basic role (it spans every resource of its scope); grant the "
+            "predefined role the job needs, e.g. roles/container.clusterViewer"
+        ]
+    return []
+
+
+@stack_rule(
+    "workload-no-ddl",
+    "a workload identity (a Google account pods act as) holds no role that can change a schema",
+)
+def workload_no_ddl(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    """Accounts bound with roles/iam.workloadIdentityUser are workloads; none may hold DDL."""
+    accounts = {n.urn: n for n in nodes if n.type == SERVICE_ACCOUNT}
+    workloads: set[str] = set()
+    for node in nodes:
+        role = node.props.get("role")
+        if node.type == SERVICE_ACCOUNT_IAM_MEMBER and role == WORKLOAD_IDENTITY_USER:
+            for dep in node.dependencies:
+                if dep in accounts:
+                    workloads.add(_member_of(accounts[dep]))
+    out = []
+    for node in nodes:
+        if node.type in IAM_GRANTS and node.props.get("role") in DDL_ROLES:
+            for principal in principals(node):
+                if principal in workloads:
+                    out.append(
+                        (
+                            node.urn,
+                            f"{principal} runs a workload and is granted {node.props['role']}, "
+                            "which can change the schema; grant the database role through "
+                            "roles/spanner.fineGrainedAccessUser and leave DDL to the cell's "
+                            "migration identity",
+                        )
+                    )
+    return out
+
+
+def _member_of(account: Node) -> str:
+    """``serviceAccount:<email>`` of a service account resource, as grants name it."""
+    email = account.props.get("email")
+    if isinstance(email, str) and email:
+        return f"serviceAccount:{email}"
+    return f"serviceAccount:{account.props.get('accountId')}@"
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_gcp as gcp
 
-from rollout import names
+from rollout import catalog, names
+from rollout.cloudflare_ips import load as cloudflare_ranges
 from rollout.config.models import (
     BackupSchedule,
     ClusterSettings,
@@ -46,9 +48,18 @@ DIRECTORY_SCHEMA = SCHEMA_DIR / "directory.sql"
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
 
-# The Kubernetes namespace and service account the bank's workload runs as in every cell.
-K8S_NAMESPACE = "bank"
+# The Kubernetes service account the bank's workload runs as, in its cell's own namespace
+# (names.namespace): the pair is the cell's Workload Identity principal, unique per cell.
 K8S_SERVICE_ACCOUNT = "bank-workload"
+
+# Spanner fine-grained access control: the database role the cell's app holds
+# (schema/cell_roles.sql); the migration identity alone holds DDL.
+APP_DATABASE_ROLE = "app"
+CELL_ROLES_SCHEMA = SCHEMA_DIR / "cell_roles.sql"
+
+# The GKE Gateway class of a cell's ingress: a regional external Application Load Balancer in
+# the cell's region (https://cloud.google.com/kubernetes-engine/docs/concepts/gateway-api#gatewayclass).
+GATEWAY_CLASS = "gke-l7-regional-external-managed"
 
 GIB = 1024**3
 
@@ -62,6 +73,7 @@ GIB = 1024**3
 class NetworkNames:
     vpc: str
     substrate: str
+    proxy_only: str
     router: str
     nat: str
     allow_health_checks: str
@@ -75,6 +87,8 @@ class NetworkArgs:
     """The VPC's description (region and hub)."""
     substrate_cidr: str
     """The region's shared subnet's range."""
+    proxy_cidr: str
+    """The region's proxy-only subnet (the cells' regional Gateways' Envoy proxies)."""
     names: NetworkNames
 
 
@@ -146,6 +160,8 @@ class ClusterConfig:
     services_range: str
     workload_pool: str
     """The project's Workload Identity pool, ``<project>.svc.id.goog``."""
+    rbac_security_group: str
+    """The ``gke-security-groups@`` group whose member groups Kubernetes RBAC may name."""
     labels: dict[str, str]
 
 
@@ -210,6 +226,10 @@ class WorkloadIdentityConfig:
     kafka_condition_title: str
     topic_prefix: str
     """What every topic and consumer group of the cell starts with."""
+    database_role: str
+    """The Spanner database role the app holds (fine-grained access control)."""
+    migration_account_id: str
+    """The cell's migration identity: the only one that may change the schema."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +252,36 @@ class IngressConfig:
 
 
 @dataclass(frozen=True)
+class CellBootstrapConfig:
+    cell: str
+    region: str
+    namespace: str
+    service_account: str
+    oncall_group: str
+    """Google group with read-only access to every namespace."""
+    breakglass_group: str
+    """Google group with audited write access, for incidents."""
+    kafka_cidr: str
+    """Where Managed Kafka's brokers listen (the region's substrate subnet)."""
+    gateway_sources: tuple[str, ...]
+    """Who may reach the workload: the region's proxy-only subnet and Google's health checks."""
+    gateway_class: str
+    ingress_address_name: str
+    origin_hostname: str
+    security_policy_name: str
+    cloudflare_ranges: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CellBootstrapArgs:
+    config: CellBootstrapConfig
+    cluster: gcp.container.Cluster
+    """The cell's cluster: its Kubernetes provider is built from it."""
+    app_email: pulumi.Input[str]
+    """The cell's Google service account, the KSA's Workload Identity."""
+
+
+@dataclass(frozen=True)
 class CellConfig:
     region: str
     labels: dict[str, str]
@@ -241,6 +291,7 @@ class CellConfig:
     topics: CellTopicsConfig
     identity: WorkloadIdentityConfig
     ingress: IngressConfig
+    bootstrap: CellBootstrapConfig
 
 
 @dataclass(frozen=True)
@@ -293,8 +344,9 @@ def schema_statements(path: Path) -> tuple[str, ...]:
     return tuple(read_ddl(path))
 
 
-def region_args(spec: RegionSpec) -> RegionArgs:
-    """Everything a regional stack builds, resolved from its merged spec."""
+def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
+    """Everything a regional stack builds, resolved from its merged spec (``zone``: the edge's
+    Cloudflare zone, where each cell's origin hostname lives)."""
     base = spec.base_labels()
     return RegionArgs(
         project=spec.project,
@@ -305,6 +357,7 @@ def region_args(spec: RegionSpec) -> RegionArgs:
             region=spec.region,
             description=f"Demo Bank {spec.region} ({spec.hub.name} hub)",
             substrate_cidr=spec.network.substrate_cidr,
+            proxy_cidr=spec.network.proxy_cidr,
             names=NetworkNames(
                 **{
                     field: names.region_name(spec.short, field.replace("_", "-"))
@@ -327,14 +380,15 @@ def region_args(spec: RegionSpec) -> RegionArgs:
             memory_bytes=spec.kafka.memory_gib * GIB,
             labels=base,
         ),
-        cells={cell: cell_config(spec, cell) for cell in spec.cells},
+        cells={cell: cell_config(spec, cell, zone) for cell in spec.cells},
     )
 
 
-def cell_config(spec: RegionSpec, cell: str) -> CellConfig:
+def cell_config(spec: RegionSpec, cell: str, zone: str) -> CellConfig:
     """One cell's config: its ranges, names, labels and the settings of each of its parts."""
     ranges = carve(spec.cells[cell].cidr)
-    labels = {**spec.base_labels(), "cell": cell}
+    labels = {**spec.base_labels(), catalog.CELL_LABEL: cell}
+    namespace = names.namespace(cell)
     return CellConfig(
         region=spec.region,
         labels=labels,
@@ -359,11 +413,12 @@ def cell_config(spec: RegionSpec, cell: str) -> CellConfig:
             pods_range=PODS_RANGE,
             services_range=SERVICES_RANGE,
             workload_pool=f"{spec.project}.svc.id.goog",
+            rbac_security_group=spec.cluster.rbac_security_group,
             labels=labels,
         ),
         database=CellDatabaseConfig(
             name=names.database_name(cell),
-            ddl=schema_statements(CELL_SCHEMA),
+            ddl=schema_statements(CELL_SCHEMA) + schema_statements(CELL_ROLES_SCHEMA),
             version_retention_period=spec.spanner.version_retention_period,
             backup=spec.spanner.backup,
         ),
@@ -386,16 +441,33 @@ def cell_config(spec: RegionSpec, cell: str) -> CellConfig:
             project=spec.project,
             region=spec.region,
             account_id=names.account_id(spec.short, cell, "app"),
-            kubernetes_account=f"{K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT}",
+            kubernetes_account=f"{namespace}/{K8S_SERVICE_ACCOUNT}",
             workload_member=(
-                f"serviceAccount:{spec.project}.svc.id.goog[{K8S_NAMESPACE}/{K8S_SERVICE_ACCOUNT}]"
+                f"serviceAccount:{spec.project}.svc.id.goog[{namespace}/{K8S_SERVICE_ACCOUNT}]"
             ),
             kafka_condition_title=f"only-{names.region_name(spec.short, 'kafka')}",
             topic_prefix=names.topic_prefix(cell),
+            database_role=APP_DATABASE_ROLE,
+            migration_account_id=names.account_id(spec.short, cell, "mig"),
         ),
         ingress=IngressConfig(
             name=names.cell_name(spec.short, cell, "ingress"),
             description=f"Ingress of cell {cell} ({spec.hub.name} hub)",
+        ),
+        bootstrap=CellBootstrapConfig(
+            cell=cell,
+            region=spec.region,
+            namespace=namespace,
+            service_account=K8S_SERVICE_ACCOUNT,
+            oncall_group=spec.hub.oncall_group,
+            breakglass_group=spec.hub.breakglass_group,
+            kafka_cidr=spec.network.substrate_cidr,
+            gateway_sources=(spec.network.proxy_cidr, *catalog.HEALTH_CHECK_RANGES),
+            gateway_class=GATEWAY_CLASS,
+            ingress_address_name=names.cell_name(spec.short, cell, "ingress"),
+            origin_hostname=names.origin_hostname(cell, spec.short, zone),
+            security_policy_name=names.cell_name(spec.short, cell, "armor"),
+            cloudflare_ranges=cloudflare_ranges().all,
         ),
     )
 

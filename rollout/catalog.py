@@ -28,6 +28,7 @@ EVENT_BUS_COMPONENT = "demobank:event_bus:EventBus"
 CELL_TOPICS_COMPONENT = "demobank:event_bus:CellTopics"
 CELL = "demobank:cell:Cell"
 CLUSTER_COMPONENT = "demobank:cluster:Cluster"
+CELL_BOOTSTRAP_COMPONENT = "demobank:cell_bootstrap:CellBootstrap"
 WORKLOAD_IDENTITY_COMPONENT = "demobank:identity:WorkloadIdentity"
 EDGE_COMPONENT = "demobank:edge:Edge"
 GLOBAL_DATABASE_COMPONENT = "demobank:global_database:GlobalDatabase"
@@ -62,10 +63,68 @@ PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
 SERVICE_ACCOUNT_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 SPANNER_DATABASE_IAM_MEMBER = "gcp:spanner/databaseIAMMember:DatabaseIAMMember"
 KMS_CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 SECRET = "gcp:secretmanager/secret:Secret"
 PUBSUB_TOPIC = "gcp:pubsub/topic:Topic"
 SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
 DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
+
+REGION_SECURITY_POLICY = "gcp:compute/regionSecurityPolicy:RegionSecurityPolicy"
+
+# Kubernetes (pulumi-kubernetes 4.x) inside each cell's cluster.
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+K8S_GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+K8S_HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+K8S_BACKEND_POLICY = "kubernetes:networking.gke.io/v1:GCPBackendPolicy"
+
+# Every IAM grant type (member and binding forms) the program might use: a role is granted
+# through one of these, and the no-basic-roles and isolation policies read them all.
+IAM_GRANTS = frozenset(
+    {
+        PROJECT_IAM_MEMBER,
+        "gcp:projects/iAMBinding:IAMBinding",
+        "gcp:organizations/iAMMember:IAMMember",
+        "gcp:organizations/iAMBinding:IAMBinding",
+        "gcp:folder/iAMMember:IAMMember",
+        "gcp:folder/iAMBinding:IAMBinding",
+        SERVICE_ACCOUNT_IAM_MEMBER,
+        "gcp:serviceaccount/iAMBinding:IAMBinding",
+        SPANNER_DATABASE_IAM_MEMBER,
+        "gcp:spanner/databaseIAMBinding:DatabaseIAMBinding",
+        "gcp:spanner/instanceIAMMember:InstanceIAMMember",
+        "gcp:spanner/instanceIAMBinding:InstanceIAMBinding",
+        KMS_CRYPTO_KEY_IAM_MEMBER,
+        "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding",
+        "gcp:kms/keyRingIAMMember:KeyRingIAMMember",
+        "gcp:kms/keyRingIAMBinding:KeyRingIAMBinding",
+        BUCKET_IAM_MEMBER,
+        "gcp:storage/bucketIAMBinding:BucketIAMBinding",
+        "gcp:secretmanager/secretIamMember:SecretIamMember",
+        "gcp:secretmanager/secretIamBinding:SecretIamBinding",
+    }
+)
+
+# Basic roles: each spans every resource type of its scope (viewer reads all, editor changes
+# all); never granted (https://cloud.google.com/iam/docs/roles-overview#basic).
+BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+
+# Roles that carry spanner.databases.updateDdl (https://cloud.google.com/spanner/docs/iam):
+# only a cell's migration identity holds one, never a workload.
+DDL_ROLES = frozenset(
+    {"roles/spanner.databaseUser", "roles/spanner.databaseAdmin", "roles/spanner.admin"}
+) | (BASIC_ROLES - {"roles/viewer"})
+
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+
+# Google-managed service agents (service-<project number>@<service>.iam.gserviceaccount.com)
+# act for a Google service across the whole project, not for a cell: granting one on each
+# cell's key is how a cell's own resources let the service in, not a shared cell identity
+# (https://cloud.google.com/iam/docs/service-agents).
+SERVICE_AGENT_MEMBER = r"^serviceAccount:service-[0-9]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$"
 
 # Invokes (data sources) the program calls.
 GET_PROJECT = "gcp:organizations/getProject:getProject"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 PREFIX = "demobank"
+PREFIX_K8S = "bank"  # a cell's Kubernetes namespace: bank-<cell>
 
 # kind -> (regex, min length, max length); sources: each service's API reference.
 LIMITS: dict[str, tuple[str, int, int]] = {
@@ -24,6 +25,8 @@ LIMITS: dict[str, tuple[str, int, int]] = {
     "kafka_cluster": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),
     "kafka_topic": (r"^[a-zA-Z0-9._-]+$", 1, 249),
     "kms": (r"^[a-zA-Z0-9_-]+$", 1, 63),
+    "k8s_namespace": (r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", 1, 63),  # RFC 1123 label
+    "dns_name": (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", 1, 253),
     "bucket": (r"^[a-z0-9][-a-z0-9_.]*[a-z0-9]$", 3, 63),
     "label_key": (r"^[a-z][a-z0-9_-]*$", 1, 63),
     "label_value": (r"^[a-z0-9_-]*$", 0, 63),
@@ -67,6 +70,18 @@ def database_name(cell: str) -> str:
     """A cell's Spanner database id (2-30 characters): cell names are unique across regions,
     so the cell name alone identifies the shard; the prefixed form would not fit in 30."""
     return f"{cell}-db"
+
+
+def origin_hostname(cell: str, short: str, zone: str) -> str:
+    """The cell's own origin host in the edge's zone: the cell router sends the cell's
+    customers there and nowhere else (``<cell>.<region short>.origin.<zone>``)."""
+    return f"{cell}.{short}.origin.{zone}"
+
+
+def namespace(cell: str) -> str:
+    """The cell's Kubernetes namespace: part of its Workload Identity principal, so the
+    principal is the cell's own (``<project>.svc.id.goog[<namespace>/<ksa>]``)."""
+    return f"{PREFIX_K8S}-{cell}"
 
 
 def spanner_display_name(short: str) -> str:

@@ -36,7 +36,7 @@ def build(project: Project | None = None) -> None:
     spec = project.stack(pulumi.get_stack())
     check_cli_config(spec)
     if spec.region is not None:  # load_project merged it: a regional stack
-        build_region(spec.region)
+        build_region(spec.region, project.global_.zone.name)
     else:
         build_global(project, spec)
 
@@ -77,11 +77,12 @@ def _shown(text: str | None) -> str:
     return "nothing" if text is None else f"a value of {len(text)} characters"
 
 
-def build_region(spec: RegionSpec) -> None:
-    """A regional stack: the region's substrate and cells, and the outputs the edge reads."""
+def build_region(spec: RegionSpec, zone: str) -> None:
+    """A regional stack: the region's substrate and cells, and the outputs the edge reads
+    (``zone``: the edge's Cloudflare zone, which holds each cell's origin hostname)."""
     from components.region import Region
 
-    region = Region(spec.short, region_args(spec))
+    region = Region(spec.short, region_args(spec, zone))
     for key, value in region.outputs.exports().items():
         pulumi.export(key, value)
 

@@ -9,6 +9,7 @@ the regional stacks do not export cells yet.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from rollout import catalog, program
 from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL
 from rollout.config import Project, Steering, load_project
+from rollout.config.problems import is_credential_key
 from rollout.ddl import read_ddl
 from rollout.engine import run_program
 from rollout.failover import (
@@ -340,33 +343,91 @@ TEXT_SUFFIXES = {
 }  # fmt: skip
 _KEY = "cloudflare:" + "apiToken"  # split so this file does not match itself
 _FAKE = "abcdefABCDEF0123456789" * 2  # a 44-character token shape, for the scanner's own test
-# In a config file (Pulumi reads stack config from YAML or JSON), the Cloudflare token key with
-# a value on the same line: only a `secure:` value is acceptable.
+# Config files (Pulumi reads stack config from YAML; JSON is how it is exported and passed):
+# every key that names a credential (rollout.config.problems.is_credential_key, the loader's
+# own rule) inside Pulumi config holds a `secure:` value, at any depth and in any style (block,
+# flow, JSON). Pulumi config is a namespaced key (`gcp:credentials`), everything under one, and
+# the keys of a `config:` mapping (Pulumi.yaml declares its keys without the namespace).
 CONFIG_SUFFIXES = {".yaml", ".yml", ".json"}
+CONFIG_KEY = re.compile(r"^[A-Za-z][\w-]*:[A-Za-z_][\w.-]*$")
+# A Pulumi.yaml declaration without a default holds no value, so nothing to leak.
+DECLARATION_KEYS = {"type", "description", "secret", "items"}
+# A file that does not parse is read line by line: a namespaced key with a value on its line.
 PLAIN_CONFIG = re.compile(
-    re.escape(_KEY) + r"""["']?[ \t]*[:=][ \t]*(?P<value>[^\s#].*)$""", re.MULTILINE
+    r"""(?P<key>[A-Za-z][\w-]*:[\w.-]+)["']?[ \t]*[:=][ \t]*(?P<value>[^\s#].*)$""",
+    re.MULTILINE,
 )
-# Something named like a token or API key, assigned a 37-40+ character token-shaped value
-# (Cloudflare API tokens are 40 characters, global API keys 37). Real tokens are random; a value
-# of few distinct characters ("abcabc...") is a test placeholder, not a credential.
+# Something named like a credential, assigned a 37-40+ character token-shaped value (Cloudflare
+# API tokens are 40 characters, global API keys 37). Real tokens are random; a value of few
+# distinct characters ("abcabc...") is a test placeholder, not a credential.
 MIN_DISTINCT_CHARACTERS = 16
 TOKEN_ASSIGNMENT = re.compile(
-    r"""(?ix) (?P<name>[\w.:-]*(?:token|api[_-]?key|apikey|secret)[\w.-]*) ["']? [ \t]* [:=] [ \t]*
-    ["']? (?P<value>[A-Za-z0-9_-]{37,}) (?![A-Za-z0-9_-])"""
+    r"""(?ix) (?P<name>[\w.:-]*(?:token|key|secret|password|passphrase|credential)[\w.-]*)
+    ["']? [ \t]* [:=] [ \t]* ["']? (?P<value>[A-Za-z0-9_-]{37,}) (?![A-Za-z0-9_-])"""
 )
+
+
+def _is_secure(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"secure"}
+        and isinstance(value["secure"], str)
+        and bool(value["secure"].strip())
+    )
+
+
+def _parsed(text: str, suffix: str) -> tuple[bool, Any]:
+    """(parsed?, data): a config file that does not parse is scanned line by line instead."""
+    try:
+        return True, json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return False, None
+
+
+def config_findings(data: Any) -> list[str]:
+    """Every credential-named key inside Pulumi config that does not hold a `secure:` value."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str, in_config: bool, under_config_key: bool) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}[{i}]", in_config, False)
+            return
+        if not isinstance(node, dict):
+            return
+        for k, value in node.items():
+            key = str(k)
+            here = f"{where}.{key}" if where else key
+            is_config = in_config or under_config_key or bool(CONFIG_KEY.match(key))
+            if under_config_key and isinstance(value, dict) and set(value) <= DECLARATION_KEYS:
+                continue  # a declaration (type, secret: true, ...) holds no value
+            if is_config and is_credential_key(key):
+                if not _is_secure(value):
+                    found.append(f"{here}: a credential in plain text")
+                continue
+            walk(value, here, is_config, key == "config")
+
+    walk(data, "", False, False)
+    return found
 
 
 def token_findings(text: str, suffix: str) -> list[str]:
     """What in ``text`` (from a file ending in ``suffix``) looks like a plain-text credential."""
     found = []
     if suffix in CONFIG_SUFFIXES:
-        for m in PLAIN_CONFIG.finditer(text):
-            value = m.group("value").strip().strip("\"'")
-            if not (value.startswith("secure:") or (value.startswith("{") and "secure" in value)):
-                found.append(f"{_KEY} with a plain-text value")
+        parsed, data = _parsed(text, suffix)
+        if parsed:
+            found += config_findings(data)
+        else:
+            for m in PLAIN_CONFIG.finditer(text):
+                value = m.group("value").strip().strip("\"'")
+                secure = value.startswith(("secure:", "{secure:", '{"secure"'))
+                if is_credential_key(m.group("key")) and not secure:
+                    found.append(f"{m.group('key')} with a plain-text value")
     for m in TOKEN_ASSIGNMENT.finditer(text):
-        if len(set(m.group("value"))) >= MIN_DISTINCT_CHARACTERS:
-            found.append(f"{m.group('name')} assigned a token-like value")
+        name = m.group("name")
+        if is_credential_key(name) and len(set(m.group("value"))) >= MIN_DISTINCT_CHARACTERS:
+            found.append(f"{name} assigned a token-like value")
     return found
 
 
@@ -397,6 +458,33 @@ def project_files(root: Path) -> Iterator[Path]:
         (".md", f"pulumi config set --secret {_KEY}   (stores a secure value)\n", False),
         (".yaml", "account_id: 0123456789abcdef0123456789abcdef\n", False),
         (".py", f"api_token = '{'abcd' * 10}'  # a placeholder of four characters\n", False),
+        # every credential-named key, not only the Cloudflare token
+        (".yaml", "config:\n  gcp:credentials: hunter2\n", True),
+        (".yaml", "config:\n  demobank:sessionKey: hunter2\n", True),
+        (".yaml", "config:\n  aws:secretKey: ''\n", True),
+        (".yaml", "config:\n  demobank:regionalStacks:\n    eu: demobank/demobank/eu\n", False),
+        (".yaml", "config:\n  gcp:kmsKeyName: projects/p/locations/l/keyRings/r\n", False),
+        (".yaml", f"config:\n  {_KEY}:\n    secure: ''\n", True),  # empty ciphertext
+        # nested under another key, in a list, in flow style, in JSON
+        (".yaml", "config:\n  custom:provider:\n    auth:\n      password: hunter2\n", True),
+        (".yaml", "config:\n  custom:hosts:\n    - name: a\n      apiKey: hunter2\n", True),
+        (".yaml", "config: {gcp:credentials: hunter2}\n", True),
+        (".yaml", "config: {custom:provider: {apiKey: hunter2}}\n", True),
+        (".json", '{"config": {"custom:provider": {"clientSecret": "hunter2"}}}', True),
+        (".json", '[{"custom:provider": {"token": "hunter2"}}]', True),
+        (".yaml", "config:\n  custom:provider:\n    password:\n      secure: v1:AAAA\n", False),
+        (".json", '{"custom:provider": {"token": {"secure": "v1:AAAA"}}}', False),
+        # Pulumi.yaml declares keys without a namespace; a declaration without default is fine
+        (".yaml", "config:\n  apiToken:\n    type: string\n    secret: true\n", False),
+        (".yaml", "config:\n  apiToken:\n    type: string\n    default: hunter2\n", True),
+        # a file that does not parse is still read line by line
+        (".yaml", "config:\n  gcp:credentials: hunter2\n  broken: [\n", True),
+        (".yaml", "config:\n  gcp:credentials: {secure: v1:AAAA}\n  broken: [\n", False),
+        # credential-sounding keys outside Pulumi config: a locale's label, a workflow's scope
+        (".yaml", "password_label:\n  text: Password\n", False),
+        (".yml", "permissions:\n  id-token: write\n", False),
+        (".py", "session_key = '" + _FAKE + "'\n", True),
+        (".py", "kms_key_name = '" + _FAKE + "'\n", False),  # names a key, holds none
     ],
 )  # fmt: skip
 def test_token_scanner(suffix: str, text: str, leaks: bool) -> None:

@@ -4,6 +4,7 @@ stacks, `rollout check`, and the CrossGuard wrapping (without starting a policy 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,51 @@ CASES: list[tuple[str, str, dict[str, Any], Ctx, str | None]] = [
         EU,
         "masterAuthorizedNetworksConfig must list",
     ),
+    (
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(
+            cluster(),
+            "masterAuthorizedNetworksConfig.cidrBlocks",
+            [
+                {"cidrBlock": "10.200.0.0/16"},
+                {"cidrBlock": "172.16.0.0/12"},
+                {"cidrBlock": "192.168.10.0/24"},
+                {"cidrBlock": R.UNKNOWN},
+            ],
+        ),
+        EU,
+        None,
+    ),
+    (
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(
+            cluster(),
+            "masterAuthorizedNetworksConfig.cidrBlocks",
+            [{"cidrBlock": "10.200.0.0/16"}, {"cidrBlock": "8.8.8.0/24"}],
+        ),
+        EU,
+        "allows 8.8.8.0/24, which is not a private range",
+    ),
+    (
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(
+            cluster(),
+            "masterAuthorizedNetworksConfig.cidrBlocks",
+            [{"cidrBlock": "0.0.0.0/1"}, {"cidrBlock": "128.0.0.0/1"}],
+        ),
+        EU,
+        "blocks together cover 100.0% of the public IPv4 internet",
+    ),
+    (
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(cluster(), "masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "10.x"}]),
+        EU,
+        "'10.x' is not a CIDR block",
+    ),
     ("gke-no-default-service-account", R.GKE_NODE_POOL, node_pool(), EU, None),
     (
         "gke-no-default-service-account",
@@ -350,6 +396,27 @@ CASES: list[tuple[str, str, dict[str, Any], Ctx, str | None]] = [
         "location is 'global'",
     ),
     ("data-residency", R.SUBNETWORK, {"name": "s", "region": "europe-west2"}, EU, None),
+    (
+        "no-basic-roles",
+        catalog.PROJECT_IAM_MEMBER,
+        {"role": "roles/container.clusterViewer", "member": "group:oncall@demobank.example"},
+        EU,
+        None,
+    ),
+    (
+        "no-basic-roles",
+        catalog.PROJECT_IAM_MEMBER,
+        {"role": "roles/viewer", "member": "group:oncall@demobank.example"},
+        EU,
+        "role roles/viewer is a basic role",
+    ),
+    (
+        "no-basic-roles",
+        catalog.BUCKET_IAM_MEMBER,
+        {"role": "roles/editor", "member": "user:x@demobank.example"},
+        EU,
+        "role roles/editor is a basic role",
+    ),
     (
         "data-residency",
         R.ADDRESS,
@@ -580,6 +647,44 @@ def test_rule(rule: str, type_: str, props: dict[str, Any], ctx: Ctx, expected: 
         assert any(expected in m for m in messages), messages
 
 
+def test_authorized_networks_in_slices_are_the_internet() -> None:
+    """Blocks that each pass alone still add up: two /1s are everything, and many public /12s
+    are a large share; overlaps count once, private space counts nothing."""
+    halves = [{"cidrBlock": "0.0.0.0/1"}, {"cidrBlock": "128.0.0.0/1"}]
+    found = run(
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(cluster(), "masterAuthorizedNetworksConfig.cidrBlocks", halves),
+    )
+    assert found == [
+        "masterAuthorizedNetworksConfig allows 0.0.0.0/1, which is not a private range; list "
+        "only private networks (RFC 1918)",
+        "masterAuthorizedNetworksConfig allows 128.0.0.0/1, which is not a private range; list "
+        "only private networks (RFC 1918)",
+        "masterAuthorizedNetworksConfig blocks together cover 100.0% of the public IPv4 "
+        "internet; list only private networks (RFC 1918)",
+    ]
+    net = ipaddress.IPv4Network
+    assert R._public_share([net("10.0.0.0/8"), net("192.168.0.0/16")]) == 0
+    assert R._public_share([net("8.0.0.0/9"), net("8.128.0.0/9")]) == R.PUBLIC_SHARE_LIMIT * (
+        256 / 237
+    )  # one /8 of the 237 public ones
+    assert R._public_share([net("8.0.0.0/8"), net("8.0.0.0/9")]) == R._public_share(
+        [net("8.0.0.0/8")]
+    )
+    # a single small public block is refused on its own, not as a share of the internet
+    one_host = [{"cidrBlock": "8.8.8.8/32"}]
+    small = run(
+        "gke-authorized-networks",
+        R.GKE_CLUSTER,
+        changed(cluster(), "masterAuthorizedNetworksConfig.cidrBlocks", one_host),
+    )
+    assert small == [
+        "masterAuthorizedNetworksConfig allows 8.8.8.8/32, which is not a private range; list "
+        "only private networks (RFC 1918)"
+    ]
+
+
 def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
     ok = {c[0] for c in CASES if c[4] is None}
     bad = {c[0] for c in CASES if c[4] is not None}
@@ -654,6 +759,101 @@ def test_cell_isolation() -> None:
         ("a-sub", "cell 'cell-a' depends on b-db of cell 'cell-b'"),
         ("router", "the shared substrate depends on b-db of cell 'cell-b'"),
     ]
+
+
+def test_cell_isolation_no_principal_in_two_cells() -> None:
+    check = stack_rule("cell-isolation").check
+    app_a = "serviceAccount:dbk-euw2-eu-1-app@p.iam.gserviceaccount.com"
+    agent = "serviceAccount:service-123@container-engine-robot.iam.gserviceaccount.com"
+    nodes = [
+        node("cell-a", R.CELL),
+        node("cell-b", R.CELL),
+        node("a-grant", catalog.SPANNER_DATABASE_IAM_MEMBER, parent="cell-a", member=app_a),
+        # Google's own service agent on each cell's key is not a cell identity
+        node("a-key", catalog.KMS_CRYPTO_KEY_IAM_MEMBER, parent="cell-a", member=agent),
+        node("b-key", catalog.KMS_CRYPTO_KEY_IAM_MEMBER, parent="cell-b", member=agent),
+    ]
+    assert check(nodes, EU) == []
+    shared = [
+        *nodes,
+        node(
+            "b-acl",
+            catalog.KAFKA_ACL,
+            parent="cell-b",
+            aclEntries=[{"principal": "User:x@p.iam.gserviceaccount.com"}],
+        ),
+        node("b-wi", catalog.SERVICE_ACCOUNT_IAM_MEMBER, parent="cell-b", member=app_a),
+    ]
+    assert check(shared, EU) == [
+        (
+            "b-wi",
+            f"{app_a} is granted in cell 'cell-b' and in cell 'cell-a' (a-grant); give each cell "
+            "its own identity",
+        )
+    ]
+
+
+def test_cell_isolation_a_cell_uses_its_own_kind_of_resource() -> None:
+    """The cluster must run in the cell's own subnet, not the substrate's."""
+    check = stack_rule("cell-isolation").check
+    nodes = [
+        node("region", catalog.REGION),
+        node("vpc", R.NETWORK, parent="region"),
+        node("substrate", R.SUBNETWORK, parent="region"),
+        node("cell-a", R.CELL, parent="region"),
+        node("a-subnet", R.SUBNETWORK, parent="cell-a", deps=("vpc",)),
+    ]
+    good = [*nodes, node("a-gke", R.GKE_CLUSTER, parent="cell-a", deps=("vpc", "a-subnet"))]
+    assert check(good, EU) == []  # the VPC is shared and the cell has none of its own: fine
+    bad = [*nodes, node("a-gke", R.GKE_CLUSTER, parent="cell-a", deps=("vpc", "substrate"))]
+    assert check(bad, EU) == [
+        (
+            "a-gke",
+            f"uses the shared {R.SUBNETWORK} 'substrate' while cell 'cell-a' has its own; "
+            "use the cell's",
+        )
+    ]
+
+
+def test_workload_identities_hold_no_ddl() -> None:
+    check = stack_rule("workload-no-ddl").check
+    app = "serviceAccount:dbk-euw2-eu-1-app@p.iam.gserviceaccount.com"
+    mig = "serviceAccount:dbk-euw2-eu-1-mig@p.iam.gserviceaccount.com"
+    nodes = [
+        node("app", R.SERVICE_ACCOUNT, email="dbk-euw2-eu-1-app@p.iam.gserviceaccount.com"),
+        node("mig", R.SERVICE_ACCOUNT, email="dbk-euw2-eu-1-mig@p.iam.gserviceaccount.com"),
+        node(
+            "wi",
+            catalog.SERVICE_ACCOUNT_IAM_MEMBER,
+            deps=("app",),
+            role=catalog.WORKLOAD_IDENTITY_USER,
+            member="serviceAccount:p.svc.id.goog[bank-eu-1/bank-workload]",
+        ),
+        node("fgac", catalog.SPANNER_DATABASE_IAM_MEMBER, member=app,
+             role="roles/spanner.fineGrainedAccessUser"),  # fmt: skip
+        node("ddl", catalog.SPANNER_DATABASE_IAM_MEMBER, member=mig,
+             role="roles/spanner.databaseAdmin"),  # fmt: skip
+    ]
+    assert check(nodes, EU) == []  # the migration identity may hold DDL; it runs no pods
+    app_ddl = node(
+        "bad", catalog.SPANNER_DATABASE_IAM_MEMBER, member=app, role="roles/spanner.databaseUser"
+    )
+    [(urn, message)] = check([*nodes, app_ddl], EU)
+    assert urn == "bad" and message.startswith(
+        f"{app} runs a workload and is granted roles/spanner.databaseUser, which can change"
+    )
+
+
+def test_every_shipped_plan_binds_each_principal_in_one_cell(plans: dict[str, Plan]) -> None:
+    for stack in ("eu", "apac"):
+        violations = [v for v in R.check_plan(plans[stack]) if v.rule == "cell-isolation"]
+        assert violations == []
+        members = {
+            r.inputs["member"]
+            for r in plans[stack].of_type(catalog.SERVICE_ACCOUNT_IAM_MEMBER)
+            if r.inputs.get("role") == catalog.WORKLOAD_IDENTITY_USER
+        }
+        assert len(members) == 2  # one Workload Identity principal per cell, not one shared
 
 
 def test_cloudflare_zone_hardening_requires_presence() -> None:

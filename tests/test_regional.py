@@ -20,7 +20,7 @@ from policies import rules
 from policies.rules import Ctx, nodes_of
 from rollout import catalog, names, program
 from rollout.args import carve
-from rollout.config import NAME_RE, CellSpec, Project, RegionSpec
+from rollout.config import NAME_RE, CellSpec, Project, RegionSpec, load_project
 from rollout.engine import run_program
 from rollout.plan import Plan, Resource
 from tests.inventory import assert_inventory
@@ -36,13 +36,13 @@ SUBSTRATE = {
     catalog.SPANNER_INSTANCE_COMPONENT: 1,
     catalog.EVENT_BUS_COMPONENT: 1,
     catalog.NETWORK: 1,
-    catalog.SUBNETWORK: 1,
+    catalog.SUBNETWORK: 2,  # substrate, proxy-only
     catalog.ROUTER: 1,
     catalog.ROUTER_NAT: 1,
     catalog.FIREWALL: 2,
     catalog.SPANNER_INSTANCE: 1,
     catalog.KAFKA_CLUSTER: 1,
-    catalog.PROJECT_IAM_MEMBER: 2,  # hub on-call: viewer, container.developer
+    catalog.PROJECT_IAM_MEMBER: 1,  # hub on-call: container.clusterViewer
 }
 
 
@@ -61,14 +61,26 @@ def per_cell(topics: int) -> dict[str, int]:
         catalog.KMS_KEY_RING: 1,
         catalog.KMS_CRYPTO_KEY: 1,
         catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 1,
-        catalog.SERVICE_ACCOUNT: 2,  # nodes, workload
+        catalog.SERVICE_ACCOUNT: 3,  # nodes, workload, migrations
         catalog.SERVICE_ACCOUNT_IAM_MEMBER: 1,  # Workload Identity binding
         catalog.PROJECT_IAM_MEMBER: 6,  # 5 node roles + Kafka client
         catalog.SPANNER_DATABASE: 1,
         catalog.SPANNER_BACKUP_SCHEDULE: 1,
-        catalog.SPANNER_DATABASE_IAM_MEMBER: 1,
+        # the app: fine-grained access user + its database role; migrations: DDL
+        catalog.SPANNER_DATABASE_IAM_MEMBER: 3,
         catalog.KAFKA_TOPIC: topics,
         catalog.KAFKA_ACL: 2,  # topic prefix, consumer-group prefix
+        # inside the cell's cluster (CellBootstrap)
+        catalog.CELL_BOOTSTRAP_COMPONENT: 1,
+        catalog.K8S_PROVIDER: 1,
+        catalog.K8S_NAMESPACE: 1,
+        catalog.K8S_SERVICE_ACCOUNT: 1,
+        catalog.K8S_NETWORK_POLICY: 5,  # default deny + DNS, Google APIs, Kafka, Gateway
+        catalog.K8S_CLUSTER_ROLE_BINDING: 2,  # on-call view, break-glass edit
+        catalog.K8S_GATEWAY: 1,
+        catalog.K8S_HTTP_ROUTE: 1,
+        catalog.K8S_BACKEND_POLICY: 1,
+        catalog.REGION_SECURITY_POLICY: 1,
     }
 
 
@@ -86,9 +98,12 @@ def expected_counts(n_cells: int, topics: int) -> dict[str, int]:
 
 def plan_region(spec: RegionSpec) -> Plan:
     """Plan ``spec`` exactly as the program builds a regional stack (same URNs and outputs)."""
-
+    zone = load_project(ROOT).global_.zone.name
     return run_program(
-        lambda: program.build_region(spec), stack=spec.stack, config={}, project_id=spec.project
+        lambda: program.build_region(spec, zone),
+        stack=spec.stack,
+        config={},
+        project_id=spec.project,
     )
 
 
@@ -129,6 +144,14 @@ NAME_FIELDS: dict[str, dict[str, str]] = {
     catalog.KAFKA_TOPIC: {"topicId": "kafka_topic"},
     catalog.KMS_KEY_RING: {"name": "kms"},
     catalog.KMS_CRYPTO_KEY: {"name": "kms"},
+    catalog.REGION_SECURITY_POLICY: {"name": "compute"},
+    catalog.K8S_NAMESPACE: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_SERVICE_ACCOUNT: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_NETWORK_POLICY: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_CLUSTER_ROLE_BINDING: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_GATEWAY: {"metadata.name": "k8s_namespace", "spec.listeners.hostname": "dns_name"},
+    catalog.K8S_HTTP_ROUTE: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_BACKEND_POLICY: {"metadata.name": "k8s_namespace"},
 }
 # Types that set no name of their own (bindings and ACLs are named by what they bind).
 NAMELESS = {
@@ -137,6 +160,7 @@ NAMELESS = {
     catalog.SPANNER_DATABASE_IAM_MEMBER,
     catalog.KMS_CRYPTO_KEY_IAM_MEMBER,
     catalog.KAFKA_ACL,
+    catalog.K8S_PROVIDER,
 }
 # Where each labelable type keeps its labels.
 LABEL_FIELDS = {

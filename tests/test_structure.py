@@ -27,6 +27,7 @@ COMPONENT_IMPORTS = (
     "pulumi",
     "pulumi_gcp",
     "pulumi_cloudflare",
+    "pulumi_kubernetes",
     "components",
     "rollout.args",
     "rollout.catalog",

@@ -6,19 +6,37 @@
 - ``stacks/Pulumi.<stack>.yaml`` -> :class:`StackFile` (its ``demobank:*`` keys:
   :class:`StackConfig`)
 
+- ``Pulumi.yaml``                 -> :class:`ProjectFile` (only what rollout relies on)
+
 and :class:`RegionSpec`, one region merged (defaults < region file < stack overrides). A rule
 about one shape lives on that shape's model; rules that need several files are in
 ``rollout.config.rules``.
+
+Every model is strict: a boolean is not an integer (pydantic's lax mode reads ``true`` as 1),
+a float with a fraction is not an integer, and a number is not a string; an integer is still
+accepted where a float belongs (``max_cell_share: 1``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from rollout.catalog import CELL_NAME_MAX, CELL_NAME_MIN, CELL_NAME_PATTERN, PROJECT_NAME
+from rollout.config.problems import describe
 
 CONFIG_NS = f"{PROJECT_NAME}:"
 
@@ -27,31 +45,86 @@ CONFIG_NS = f"{PROJECT_NAME}:"
 # --------------------------------------------------------------------------------------------
 
 
-def _network(value: str) -> str:
+# The private IPv4 ranges (RFC 1918, https://datatracker.ietf.org/doc/html/rfc1918#section-3).
+# Containment in one of them is the test, not ipaddress's is_private: that also covers loopback,
+# documentation and reserved space, and on some Python versions judges a network by its two
+# ends only (0.0.0.0/1 runs from 0.0.0.0 to 127.255.255.255, both "private").
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def _cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"not a CIDR block ({exc}); write it like 10.16.0.0/12") from None
-    if net.version != 4 or not net.is_private:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        pass
+    try:  # a network with host bits set: say which network was meant
+        loose = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError("not a CIDR block; write it like 10.16.0.0/12") from None
+    raise ValueError(f"host bits are set; the network is {loose}") from None
+
+
+def _is_rfc1918(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(r) for r in RFC1918)
+
+
+def _network(value: str) -> str:
+    if not _is_rfc1918(_cidr(value)):
         raise ValueError("expected a private IPv4 range (RFC 1918), e.g. 10.16.0.0/12")
     return value
 
 
-def _any_network(value: str) -> str:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"not a CIDR block ({exc})") from None
-    if value.endswith("/0"):
+def _authorized_network(value: str) -> str:
+    net = _cidr(value)
+    if net.prefixlen == 0:
         raise ValueError("0.0.0.0/0 is never accepted here; name the networks that need access")
+    if not _is_rfc1918(net):
+        raise ValueError(
+            "the control plane is reachable only from private networks: expected a range "
+            "inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)"
+        )
     return value
 
 
-def _ip(value: str) -> str:
+# RFC 5737 and RFC 3849 documentation ranges. The shipped home_origin.address (203.0.113.10) is
+# a placeholder from one of them until the real address is known (a separate issue), so they
+# stay accepted; Cloudflare would not reach them, but nor would it reach a private address.
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def _public_ip(value: str) -> str:
     try:
-        ipaddress.ip_address(value)
+        addr = ipaddress.ip_address(value)
     except ValueError:
-        raise ValueError("not an IP address, e.g. 203.0.113.10") from None
+        raise ValueError("not an IP address, e.g. 198.51.100.10") from None
+    if any(addr.version == net.version and addr in net for net in DOCUMENTATION_RANGES):
+        return value
+    kinds = (
+        (addr.is_unspecified, "an unspecified"),
+        (addr.is_loopback, "a loopback"),
+        (addr.is_link_local, "a link-local"),
+        (addr.is_multicast, "a multicast"),
+        (addr.is_reserved, "a reserved"),
+        (addr.is_private, "a private"),
+        (not addr.is_global, "a non-public"),
+    )
+    for found, kind in kinds:
+        if found:
+            raise ValueError(
+                f"{kind} address; the home origin is the home region's public ingress, which "
+                "Cloudflare reaches over the internet: write its public IP"
+            )
+    return value
+
+
+def _proxy_size(value: str) -> str:
+    # Google recommends a /23 and accepts down to a /26 for a proxy-only subnet.
+    prefix = ipaddress.ip_network(value).prefixlen
+    if not 23 <= prefix <= 26:
+        raise ValueError(f"{value} is a /{prefix}; a proxy-only subnet takes a /23 to /26")
     return value
 
 
@@ -63,8 +136,8 @@ def _cell_size(value: str) -> str:
 
 
 PrivateCidr = Annotated[str, AfterValidator(_network)]
-Cidr = Annotated[str, AfterValidator(_any_network)]
-IpAddress = Annotated[str, AfterValidator(_ip)]
+AuthorizedCidr = Annotated[str, AfterValidator(_authorized_network)]
+PublicIp = Annotated[str, AfterValidator(_public_ip)]
 # Keys that become Pulumi logical names and parts of cloud names: cells, authorized networks.
 NAME_RE = CELL_NAME_PATTERN
 Name = Annotated[
@@ -76,9 +149,9 @@ LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,63}$")]
 
 
 class Model(BaseModel):
-    """Base of every YAML shape: unknown keys are errors, values are immutable."""
+    """Base of every YAML shape: unknown keys are errors, values are immutable, types strict."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,13 +166,124 @@ class Labels(Model):
     cost_center: LabelValue = Field(description="becomes the cost-center label")
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+# RRULE (RFC 5545 section 3.3.10, https://datatracker.ietf.org/doc/html/rfc5545#section-3.3.10),
+# as GKE's recurring maintenance window takes it
+# (https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions).
+# python-dateutil's rrulestr would parse it, but it is not installed in this project, so the
+# rule parts are checked here: every part known and given once, every value in its range.
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_RRULE_LISTS = {
+    "BYSECOND": (0, 60),
+    "BYMINUTE": (0, 59),
+    "BYHOUR": (0, 23),
+    "BYMONTHDAY": (1, 31),  # also -31..-1
+    "BYYEARDAY": (1, 366),  # also negative
+    "BYWEEKNO": (1, 53),  # also negative
+    "BYMONTH": (1, 12),
+    "BYSETPOS": (1, 366),  # also negative
+}
+_RRULE_SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
+# Parts RFC 5545 forbids with a daily or weekly rule (the only FREQs the pattern accepts).
+_RRULE_NOT_WITH = {
+    "DAILY": {"BYWEEKNO", "BYYEARDAY"},
+    "WEEKLY": {"BYWEEKNO", "BYYEARDAY", "BYMONTHDAY"},
+}
+
+
+def _rrule_problem(rule: str) -> str | None:
+    parts: dict[str, str] = {}
+    for part in rule.split(";"):
+        name, eq, value = part.partition("=")
+        if not eq or not name or not value:
+            return f"{describe(part)} is not NAME=VALUE"
+        if name in parts:
+            return f"{name} is given twice"
+        parts[name] = value
+    freq = parts["FREQ"]
+    for name, value in parts.items():
+        if name in _RRULE_NOT_WITH.get(freq, ()):
+            return f"{name} cannot be used with FREQ={freq}"
+        if name in ("INTERVAL", "COUNT"):
+            if not value.isdigit() or int(value) < 1:
+                return f"{name} {describe(value)} is not a whole number of at least 1"
+        elif name == "UNTIL":
+            if "COUNT" in parts:
+                return "UNTIL and COUNT cannot both be given"
+            if not any(_parses(value, f) for f in ("%Y%m%d", "%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S")):
+                return f"UNTIL {describe(value)} is not a date (e.g. 20261231 or 20261231T000000Z)"
+        elif name == "WKST":
+            if value not in WEEKDAYS:
+                return f"WKST {describe(value)} is not a day ({', '.join(WEEKDAYS)})"
+        elif name == "BYDAY":
+            # a numbered day (1MO, -1FR) is for monthly and yearly rules only
+            bad = [d for d in value.split(",") if d not in WEEKDAYS]
+            if bad:
+                return f"BYDAY {describe(bad[0])} is not a day ({', '.join(WEEKDAYS)})"
+        elif name in _RRULE_LISTS:
+            low, high = _RRULE_LISTS[name]
+            for item in value.split(","):
+                number = item[1:] if name in _RRULE_SIGNED and item[:1] in "+-" else item
+                if not number.isdigit() or not low <= int(number) <= high:
+                    return f"{name} {describe(item)} is outside {low}..{high}"
+        elif name != "FREQ":
+            return f"unknown rule part {describe(name)}"
+    if "BYSETPOS" in parts and not any(n.startswith("BY") and n != "BYSETPOS" for n in parts):
+        return "BYSETPOS needs another BY... part to pick from"
+    return None
+
+
+def _parses(text: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _rrule(value: str) -> str:
+    problem = _rrule_problem(value)
+    if problem:
+        raise ValueError(
+            f"not a valid RRULE: {problem}; write it like FREQ=WEEKLY;BYDAY=SA,SU (RFC 5545)"
+        )
+    return value
+
+
 class MaintenanceWindow(Model):
     start_time: str = Field(
         description="RFC 3339 start of the recurring window, e.g. 2026-01-03T02:00:00Z",
         pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
     )
-    end_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-    recurrence: str = Field(pattern=r"^FREQ=(DAILY|WEEKLY)(;.*)?$")
+    end_time: str = Field(
+        description="RFC 3339 end of the first window, after start_time",
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+    )
+    recurrence: Annotated[str, AfterValidator(_rrule)] = Field(
+        description="RRULE (RFC 5545), e.g. FREQ=WEEKLY;BYDAY=SA,SU",
+        pattern=r"^FREQ=(DAILY|WEEKLY)(;.*)?$",
+    )
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _real_time(cls, value: str) -> str:
+        if not _parses(value, TIME_FORMAT):
+            raise ValueError("not a real date and time (UTC), e.g. 2026-01-03T02:00:00Z")
+        return value
+
+    @field_validator("end_time")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start_time")  # absent when start_time itself is invalid
+        if start is not None and datetime.strptime(value, TIME_FORMAT) <= datetime.strptime(
+            start, TIME_FORMAT
+        ):
+            raise ValueError(
+                f"the window must end after it starts (start_time {start}); GKE takes "
+                "start_time to end_time as the length of every window"
+            )
+        return value
 
 
 class ClusterSettings(Model):
@@ -111,8 +295,15 @@ class ClusterSettings(Model):
     min_nodes_per_zone: int = Field(ge=0, le=100)
     max_nodes_per_zone: int = Field(ge=1, le=100)
     maintenance_window: MaintenanceWindow
-    authorized_networks: dict[Name, Cidr] = Field(
-        description="control-plane access: name -> CIDR; never 0.0.0.0/0", min_length=1
+    authorized_networks: dict[Name, AuthorizedCidr] = Field(
+        description="control-plane access: name -> private CIDR (RFC 1918); never 0.0.0.0/0",
+        min_length=1,
+    )
+    rbac_security_group: Email = Field(
+        description="the gke-security-groups@<domain> Google group; Kubernetes RBAC may name "
+        "the groups nested in it (https://cloud.google.com/kubernetes-engine/docs/how-to/"
+        "google-groups-rbac)",
+        pattern=r"^gke-security-groups@",
     )
 
     @model_validator(mode="after")
@@ -141,8 +332,52 @@ class SpannerAutoscaling(Model):
         return self
 
 
+# Spanner's backup schedule takes a five-field crontab in UTC
+# (https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.backupSchedules#crontabspec):
+# each field a list of `*`, N or N-M, each optionally /STEP, within the field's range (day of
+# week 0-7, both 0 and 7 Sunday). Names (JAN, MON) are not accepted: Spanner's examples use
+# numbers only.
+CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_CRON_ITEM = re.compile(r"^(?:\*|(?P<low>\d+)(?:-(?P<high>\d+))?)(?:/(?P<step>\d+))?$")
+
+
+def _cron_problem(field: str, low: int, high: int) -> str | None:
+    for item in field.split(","):
+        m = _CRON_ITEM.match(item)
+        if m is None:
+            return f"{describe(item)} is not *, N or N-M (each optionally /STEP)"
+        first = int(m["low"]) if m["low"] else low
+        last = int(m["high"]) if m["high"] else first
+        if not (low <= first <= high and low <= last <= high):
+            return f"{describe(item)} is outside {low}-{high}"
+        if first > last:
+            return f"{describe(item)} runs backwards"
+        if m["step"] is not None and not 1 <= int(m["step"]) <= high:
+            return f"step {m['step']} is outside 1-{high}"
+    return None
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValueError("a crontab has 5 fields: minute hour day-of-month month day-of-week")
+    for field, (name, low, high) in zip(fields, CRON_FIELDS, strict=True):
+        problem = _cron_problem(field, low, high)
+        if problem:
+            raise ValueError(f"{name} field: {problem}; write it like '0 2 * * *' (UTC)")
+    return value
+
+
 class BackupSchedule(Model):
-    cron: str = Field(description="crontab in UTC, e.g. '0 2 * * *'", pattern=r"^(\S+\s+){4}\S+$")
+    cron: Annotated[str, AfterValidator(_cron)] = Field(
+        description="crontab in UTC, e.g. '0 2 * * *'", pattern=r"^(\S+\s+){4}\S+$"
+    )
     retention_days: int = Field(ge=1, le=366)
 
 
@@ -181,8 +416,17 @@ class KafkaSettings(Model):
 
 class Topic(Model):
     partitions: int = Field(ge=1, le=1000)
-    retention_hours: int = Field(ge=-1, description="-1 keeps records forever")
+    retention_hours: int = Field(ge=-1, description="-1 keeps records forever, else >= 1")
     cleanup_policy: Literal["delete", "compact"]
+
+    @field_validator("retention_hours")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        # Kafka's retention.ms: -1 is no limit, 0 would delete each segment as soon as it
+        # rolls (https://kafka.apache.org/documentation/#topicconfigs_retention.ms).
+        if value == 0:
+            raise ValueError("0 hours keeps nothing; use -1 (keep forever) or at least 1")
+        return value
 
 
 class ShardSettings(Model):
@@ -215,13 +459,22 @@ class Hub(Model):
     """The community hub that runs the region (London for EMEA, Singapore for APAC)."""
 
     name: LabelValue
-    oncall_group: Email = Field(description="Google group that is paged for this region")
+    oncall_group: Email = Field(
+        description="Google group that is paged for this region; read-only in the clusters"
+    )
+    breakglass_group: Email = Field(
+        description="Google group with audited write access to the clusters, for incidents"
+    )
 
 
 class NetworkSettings(Model):
     cidr: PrivateCidr = Field(description="the region's whole range; every cell lies inside")
     substrate_cidr: PrivateCidr = Field(
         description="the region's shared subnet (Managed Kafka, internal services)"
+    )
+    proxy_cidr: Annotated[PrivateCidr, AfterValidator(_proxy_size)] = Field(
+        description="the region's proxy-only subnet for the cells' Gateways, a /23 to /26 "
+        "(https://cloud.google.com/load-balancing/docs/proxy-only-subnets#proxy_only_subnet_size)"
     )
 
 
@@ -330,7 +583,7 @@ class Zone(Model):
 
 
 class HomeOrigin(Model):
-    address: IpAddress = Field(description="the existing home region's public ingress")
+    address: PublicIp = Field(description="the existing home region's public ingress")
 
 
 class Monitor(Model):
@@ -416,15 +669,65 @@ class Secure(Model):
     secure: str
 
 
+# Files in regions/ that hold no region, and what each holds instead; regions/shards/ holds
+# the shard tables, which no file name without a folder can reach.
+NOT_REGION_FILES = {"defaults": "every region's defaults", "global": "the global stack's edge"}
+REGION_FILE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
 class StackConfig(Model):
     """The ``demobank:*`` keys of a stack file (without the prefix)."""
 
     role: Literal["regional", "global"]
     region: str | None = Field(None, description="regional stacks: the region file's name")
-    overrides: RegionOverrides | None = None
+    overrides: RegionOverrides | None = Field(
+        None, description="regional stacks: the last word on any default"
+    )
     regionalStacks: dict[PoolName, str] | None = Field(  # noqa: N815 (Pulumi config key)
         None, description="global stack: pool name -> fully qualified regional stack"
     )
+
+    @field_validator("region")
+    @classmethod
+    def _region_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return value  # unset: _role says whether the stack needs one
+        if info.data.get("role") == "global":
+            raise ValueError("the global stack spans every region; remove demobank:region")
+        if "/" in value or "\\" in value or ".." in value or value.endswith(".yaml"):
+            raise ValueError(
+                "the name of a file in regions/, without folders or .yaml (e.g. europe-west2)"
+            )
+        if value in NOT_REGION_FILES:
+            raise ValueError(
+                f"regions/{value}.yaml holds {NOT_REGION_FILES[value]}, not a region; name a "
+                "region file (e.g. europe-west2)"
+            )
+        if not REGION_FILE_NAME.match(value):
+            raise ValueError(
+                "a region file's name is lowercase letters, digits and hyphens (e.g. europe-west2)"
+            )
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _regional_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("role") == "global":
+            raise ValueError(
+                "only a regional stack takes demobank:overrides (they override a region's "
+                "defaults); remove it from the global stack"
+            )
+        return value
+
+    @field_validator("regionalStacks")
+    @classmethod
+    def _global_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("role") == "regional":
+            raise ValueError(
+                "only the global stack takes demobank:regionalStacks; remove it from this "
+                "regional stack"
+            )
+        return value
 
     @model_validator(mode="after")
     def _role(self) -> StackConfig:
@@ -445,8 +748,54 @@ class StackFile(Model):
     environment: list[str] | None = None
 
 
+# --------------------------------------------------------------------------------------------
+# Pulumi.yaml
+# --------------------------------------------------------------------------------------------
+
+
+class ProjectFile(BaseModel):
+    """Pulumi.yaml, as far as rollout relies on it; Pulumi's other keys are Pulumi's to judge."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    name: str
+    runtime: Any
+    stackConfigDir: str  # noqa: N815 (Pulumi's key)
+
+    @field_validator("name")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if value != PROJECT_NAME:
+            raise ValueError(
+                f"the project is {PROJECT_NAME}: its config keys ({CONFIG_NS}...), stack "
+                f"references (<org>/{PROJECT_NAME}/<stack>) and cloud names are built from it; "
+                f"name it {PROJECT_NAME}"
+            )
+        return value
+
+    @field_validator("runtime")
+    @classmethod
+    def _python(cls, value: Any) -> Any:
+        # https://www.pulumi.com/docs/iac/concepts/projects/project-file/#runtime-options
+        name = value.get("name") if isinstance(value, dict) else value
+        if name != "python":
+            raise ValueError(
+                "the program is Python (__main__.py): write runtime: python, or runtime: with "
+                "name: python and its options"
+            )
+        return value
+
+    @field_validator("stackConfigDir")
+    @classmethod
+    def _stacks(cls, value: str) -> str:
+        if value != "stacks":
+            raise ValueError(
+                "rollout validates and plans the stack files in stacks/; Pulumi must read the "
+                "same files: write stackConfigDir: stacks"
+            )
+        return value
+
+
 def duration_seconds(text: str) -> int:
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86_400}[text[-1]]
     return int(text[:-1]) * unit
-
-

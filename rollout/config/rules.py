@@ -2,7 +2,7 @@
 
 A rule about one shape lives on that shape's model (``rollout.config.models``); what is here
 needs the whole loaded project: address plans across regions and cells, cell names across
-regions, the global stack's references to the regional ones, and the steering's names.
+regions, the one global stack and its references to the regional ones, and the steering's names.
 """
 
 from __future__ import annotations
@@ -11,8 +11,14 @@ import difflib
 import ipaddress
 from collections.abc import Mapping
 
-from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL, SPANNER_MULTI_REGION_CONFIGS
+from rollout.catalog import (
+    CLOUDFLARE_REGIONS,
+    HOME_POOL,
+    PROJECT_NAME,
+    SPANNER_MULTI_REGION_CONFIGS,
+)
 from rollout.config.models import CONFIG_NS
+from rollout.config.problems import describe
 from rollout.config.project import Project
 from rollout.errors import Problem
 from rollout.yamlfile import KeyPath, YamlDoc
@@ -25,6 +31,7 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
     return [
         *address_plan(project, region_docs),
         *unique_cell_names(project, region_docs),
+        *one_global_stack(project),
         *regional_stack_references(project),
         *steering_names(project),
         *directory_placement(project),
@@ -58,8 +65,25 @@ def address_plan(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
                     f"{substrate} is outside network.cidr {net}; put it inside the region's range",
                 )
             )
+        proxy = ipaddress.ip_network(spec.network.proxy_cidr)
+        if not proxy.subnet_of(net):  # type: ignore[arg-type]
+            problems.append(
+                doc.problem(
+                    ("network", "proxy_cidr"),
+                    f"{proxy} is outside network.cidr {net}; put it inside the region's range",
+                )
+            )
+        elif proxy.overlaps(substrate):
+            problems.append(
+                doc.problem(
+                    ("network", "proxy_cidr"),
+                    f"{proxy} overlaps network.substrate_cidr ({substrate}); give each its own "
+                    f"range inside network.cidr {net}",
+                )
+            )
         seen: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = [
-            ("network.substrate_cidr", substrate)
+            ("network.substrate_cidr", substrate),
+            ("network.proxy_cidr", proxy),
         ]
         for cell, cell_spec in spec.cells.items():
             path = ("cells", cell, "cidr")
@@ -105,24 +129,55 @@ def unique_cell_names(project: Project, region_docs: Mapping[str, YamlDoc]) -> l
     return problems
 
 
+def one_global_stack(project: Project) -> list[Problem]:
+    """Exactly one stack is global: the edge, the directory and the CDN exist once."""
+    found = [s for s in project.stacks.values() if s.role == "global"]
+    if not found:
+        return [
+            Problem(
+                "stacks/",
+                "(folder)",
+                f"no global stack; exactly one stack file sets {CONFIG_NS}role: global (the edge "
+                "in front of every region)",
+            )
+        ]
+    first, *others = found
+    return [
+        project.docs[s.file].problem(
+            ("config", f"{CONFIG_NS}role"),
+            f"found a second global stack (the first is {first.file}); exactly one stack is "
+            "global: make this one regional or remove it",
+        )
+        for s in others
+    ]
+
+
 def regional_stack_references(project: Project) -> list[Problem]:
-    """Every pool of ``demobank:regionalStacks`` names a regional stack of this project."""
+    """Every pool of ``demobank:regionalStacks`` names a regional stack of this project, fully
+    qualified (``<org>/demobank/<stack>``): a StackReference to another project's stack of the
+    same name would read that project's outputs."""
     problems: list[Problem] = []
     regional = ", ".join(sorted(x.name for x in project.regional_stacks()))
     for s in project.stacks.values():
         if s.role != "global":
             continue
         for pool, ref in (s.config.regionalStacks or {}).items():
-            target = ref.rsplit("/", 1)[-1]
-            if target not in project.stacks or project.stacks[target].role != "regional":
-                problems.append(
-                    Problem(
-                        s.file,
-                        f"config.{CONFIG_NS}regionalStacks.{pool}",
-                        f"found {ref!r}: no regional stack {target!r} in stacks/ "
-                        f"(regional stacks: {regional})",
-                    )
+            parts = ref.split("/")
+            target = parts[-1]
+            if len(parts) != 3 or not all(parts) or parts[1] != PROJECT_NAME:
+                message = (
+                    f"found {describe(ref)}: a fully qualified stack of this project, "
+                    f"<org>/{PROJECT_NAME}/<stack> (e.g. demobank/{PROJECT_NAME}/{pool})"
                 )
+            elif target not in project.stacks or project.stacks[target].role != "regional":
+                message = (
+                    f"found {describe(ref)}: no regional stack {describe(target)} in stacks/ "
+                    f"(regional stacks: {regional})"
+                )
+            else:
+                continue
+            path = ("config", f"{CONFIG_NS}regionalStacks", pool)
+            problems.append(project.docs[s.file].problem(path, message))
     return problems
 
 
@@ -149,7 +204,7 @@ def steering_names(project: Project) -> list[Problem]:
             problems.append(
                 gdoc.problem(
                     ("edge", "steering", "region_pools", region),
-                    f"found {region!r}: not a Cloudflare region{hint} "
+                    f"found {describe(region)}: not a Cloudflare region{hint} "
                     f"(accepted: {', '.join(CLOUDFLARE_REGIONS)})",
                 )
             )
@@ -168,7 +223,7 @@ def steering_names(project: Project) -> list[Problem]:
             problems.append(
                 gdoc.problem(
                     path,
-                    f"found pool {pool!r}; accepted pools: {', '.join(sorted(pools))} "
+                    f"found pool {describe(pool)}; accepted pools: {', '.join(sorted(pools))} "
                     f"({HOME_POOL}, or a key of demobank:regionalStacks)",
                 )
             )
@@ -184,7 +239,7 @@ def directory_placement(project: Project) -> list[Problem]:
     return [
         gdoc.problem(
             ("directory", "instance_config"),
-            f"found {config!r}: not a multi-region Spanner "
+            f"found {describe(config)}: not a multi-region Spanner "
             f"configuration (e.g. nam-eur-asia1, eur3, asia1)",
         )
     ]
