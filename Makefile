@@ -5,6 +5,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# JavaScript parts, each installed from its committed lockfile (npm ci).
+ROUTER := edge/cell-router
+NODE_STAMPS := $(ROUTER)/node_modules/.package-lock.json
 
 .PHONY: setup plan test lint typecheck schema bench clean
 
@@ -14,25 +17,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	npm ci --prefix $* --no-audit --no-fund
 
-plan: $(STAMP)
+setup: $(STAMP) $(NODE_STAMPS)
+
+plan: setup
 	$(BIN)/rollout validate
 	$(BIN)/rollout plan --all
 
-test: $(STAMP)
+test: setup
 	$(BIN)/ruff check .
 	$(BIN)/basedpyright --level error components
+	npm run --prefix $(ROUTER) --silent typecheck
 	$(BIN)/python -m pytest
 
-typecheck: $(STAMP)
+typecheck: setup
 	$(BIN)/basedpyright --level error components
+	npm run --prefix $(ROUTER) --silent typecheck
 
 schema: $(STAMP)
 	$(BIN)/rollout schema
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python bench/plan_scale.py
+	node bench/cell_router.mjs
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache $(ROUTER)/node_modules

@@ -2,13 +2,21 @@
 
 Routing contract (reproduce it in any language)
 -----------------------------------------------
-Each region has a fixed number of buckets ``B`` (``shards.buckets`` in the region config,
-1024 by default, never changed after go-live). A customer's bucket is::
+A customer id has one canonical form, a lowercase hyphenated UUID (36 ASCII characters)::
 
-    digest = SHA-256(UTF-8 bytes of the customer id)
-    bucket = (first 8 bytes of digest read as an unsigned big-endian integer) mod B
+    ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 
-The customer id is hashed exactly as stored (no case folding or Unicode normalisation).
+Anything else (upper case, braces, no hyphens, a ``urn:uuid:`` prefix, whitespace, a trailing
+newline) is refused, never normalised: two spellings of one customer must not hash to two
+cells. Each region has a fixed number of buckets ``B`` (``shards.buckets`` in the region
+config, 1024 by default, never changed after go-live). A customer's bucket is::
+
+    digest = SHA-256(the 36 ASCII bytes of the canonical customer id)
+    bucket = (first 8 bytes of digest as an unsigned 64-bit big-endian integer) mod B
+
+The integer needs all 64 bits (in JavaScript a BigInt: a Number keeps only 53). The shared
+vectors in ``tests/vectors/customer-buckets.json`` pin this for Python and the edge Worker.
+
 Buckets map to cells through a committed table, ``regions/shards/<region>.yaml``::
 
     region: europe-west2
@@ -18,8 +26,8 @@ Buckets map to cells through a committed table, ``regions/shards/<region>.yaml``
       eu-2: ["512-1023"]
 
 Every bucket belongs to exactly one cell. Routers read the published artifact (see
-``publish_artifact``): canonical JSON, named after its content hash, so a router can cache it
-forever and a new table is a new file.
+``publish_artifact``): canonical JSON with each cell's origin hostname, named after its content
+hash, so a router can cache it forever and a new table is a new file.
 
 Rebalancing rules (both moves are minimal and touch only the cell in question)
 -----------------------------------------------------------------------------
@@ -76,11 +84,31 @@ Assignment = dict[int, str]
 # --------------------------------------------------------------------------- hashing
 
 
+CUSTOMER_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_CUSTOMER_ID_RE = re.compile(CUSTOMER_ID_PATTERN)
+_CUSTOMER_ID_EXAMPLE = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+def canonical_customer_id(customer_id: object) -> str:
+    """``customer_id`` itself if it is canonical (see the module docstring), else ValueError.
+
+    It never normalises: a fixed-up id would be a second spelling that routes elsewhere.
+    """
+    # fullmatch, not match: "$" alone would accept a trailing newline.
+    if isinstance(customer_id, str) and _CUSTOMER_ID_RE.fullmatch(customer_id):
+        return customer_id
+    shown = repr(customer_id) if len(repr(customer_id)) <= 60 else f"{repr(customer_id)[:57]}..."
+    raise ValueError(
+        f"customer id {shown} is not canonical; expected a lowercase hyphenated UUID like "
+        f"{_CUSTOMER_ID_EXAMPLE} (ids are refused, never normalised)"
+    )
+
+
 def bucket_for(customer_id: str, buckets: int = DEFAULT_BUCKETS) -> int:
-    """The bucket of ``customer_id``; see the module docstring for the portable definition."""
-    if buckets < 1:
-        raise ValueError(f"buckets must be positive, got {buckets}")
-    digest = hashlib.sha256(customer_id.encode("utf-8")).digest()
+    """The bucket of a canonical ``customer_id``; see the module docstring for the definition."""
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1:
+        raise ValueError(f"buckets must be a positive integer, got {buckets!r}")
+    digest = hashlib.sha256(canonical_customer_id(customer_id).encode("ascii")).digest()
     return int.from_bytes(digest[:8], "big") % buckets
 
 
@@ -533,22 +561,75 @@ def _canonical(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def publish_artifact(region: str, assignment: Mapping[int, str], buckets: int) -> tuple[str, bytes]:
+# One DNS name of lowercase labels: the router puts it into a URL as the host.
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def origin_hostname(cell: str, region_short: str, zone: str) -> str:
+    """A cell's own origin hostname, ``<cell>.<region short code>.origin.<zone name>``."""
+    return f"{cell}.{region_short}.origin.{zone}"
+
+
+def project_origins(root: Path, region: str, cells: Iterable[str]) -> dict[str, str]:
+    """Cell -> origin hostname for ``cells`` of ``region``, from the project's config."""
+    from rollout.config import load_project
+
+    project = load_project(root)
+    spec = project.regions.get(region)
+    if spec is None:
+        raise InputError.one(
+            _display(region),
+            "(file)",
+            f"no stack builds region {region}; add regions/{region}.yaml and its stack file first",
+        )
+    zone = project.global_.zone.name
+    return {cell: origin_hostname(cell, spec.short, zone) for cell in sorted(set(cells))}
+
+
+def _checked_origins(origins: Mapping[str, str], cells: Iterable[str]) -> dict[str, str]:
+    """``origins`` as a plain dict if it names exactly ``cells``, each a valid hostname."""
+    wanted, given = set(cells), set(origins)
+    if wanted != given:
+        missing = ", ".join(sorted(wanted - given)) or "none"
+        extra = ", ".join(sorted(given - wanted)) or "none"
+        raise ValueError(
+            f"origins must name exactly the cells holding buckets ({', '.join(sorted(wanted))}); "
+            f"missing: {missing}; not in the table: {extra}"
+        )
+    for cell, host in origins.items():
+        if not isinstance(host, str) or not _HOSTNAME_RE.fullmatch(host):
+            raise ValueError(
+                f"origin of cell {cell} is {host!r}; expected a lowercase DNS hostname "
+                "like eu-1.euw2.origin.demobank.example"
+            )
+    return {cell: origins[cell] for cell in sorted(origins)}
+
+
+def publish_artifact(
+    region: str,
+    assignment: Mapping[int, str],
+    buckets: int,
+    origins: Mapping[str, str] | None = None,
+) -> tuple[str, bytes]:
     """Canonical JSON for routers and its content-addressed name ``shard-map/<region>/<v>.json``.
 
     ``version`` is the first 16 hex digits of SHA-256 over the canonical document without
-    ``version``, so the same table always yields the same bytes and name.
+    ``version``, so the same table always yields the same bytes and name. ``origins`` maps
+    every cell holding buckets to its origin hostname (see ``origin_hostname``), where the
+    router forwards that cell's customers. ``None`` leaves the key out, as maps were before
+    origins, byte for byte; the router refuses to route with such a map.
     """
     if sorted(assignment) != list(range(buckets)):
         raise ValueError(f"assignment must cover buckets 0-{buckets - 1} exactly once")
+    cells = cells_of(assignment)
     body: dict[str, Any] = {
         "region": region,
         "buckets": buckets,
         "hash": HASH_NAME,
-        "cells": {
-            c: [list(r) for r in compact_ranges(bs)] for c, bs in cells_of(assignment).items()
-        },
+        "cells": {c: [list(r) for r in compact_ranges(bs)] for c, bs in cells.items()},
     }
+    if origins is not None:
+        body["origins"] = _checked_origins(origins, cells)
     version = hashlib.sha256(_canonical(body)).hexdigest()[:16]
     content = _canonical({**body, "version": version})
     return f"shard-map/{region}/{version}.json", content
@@ -708,7 +789,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_publish(args: argparse.Namespace) -> int:
     root: Path = args.root
     table, _ = load_table(root, args.region)
-    name, content = publish_artifact(table.region, table.assignment, table.buckets)
+    origins = project_origins(root, args.region, table.assignment.values())
+    name, content = publish_artifact(table.region, table.assignment, table.buckets, origins)
     out: Path = args.out if args.out is not None else root / "build"
     target = out / name
     files.write_file(target, content)
@@ -753,6 +835,7 @@ __all__ = [
     "add_cell",
     "add_cli",
     "bucket_for",
+    "canonical_customer_id",
     "cells_of",
     "compact_ranges",
     "drain_cell",
@@ -760,6 +843,8 @@ __all__ = [
     "format_ranges",
     "load_table",
     "minimum_moves",
+    "origin_hostname",
+    "project_origins",
     "publish_artifact",
     "render_table",
     "validate_region",

@@ -6,6 +6,8 @@ import argparse
 import hashlib
 import json
 import random
+import re
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -35,17 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 REGIONS = {"europe-west2": ["eu-1", "eu-2"], "asia-southeast1": ["apac-1", "apac-2"]}
 
 # Computed once (and cross-checked with `printf %s ID | sha256sum` and bc), then frozen:
-# changing the hash would send customers to the wrong cell.
+# changing the hash would send customers to the wrong cell. The full shared set, read by the
+# edge Worker's tests too, is tests/vectors/customer-buckets.json (tests/test_cell_router.py).
 VECTORS = [
-    ("0", 1024, 824),
-    ("customer-1", 1024, 839),
     ("c0ffee00-0000-4000-8000-000000000001", 1024, 529),
-    ("Zoë", 1024, 272),
-    ("客户-42", 1024, 925),
-    ("🏦", 1024, 406),
-    ("", 1024, 20),
-    ("Zoë", 7, 3),
-    ("客户-42", 7, 1),
+    ("00000000-0000-0000-0000-000000000000", 1024, 148),
+    ("ffffffff-ffff-ffff-ffff-ffffffffffff", 1024, 258),
+    ("60cafe63-3608-4f76-a645-e91b811d7552", 1024, 675),  # first 8 bytes above 2**63
+    ("7336266f-ac43-4493-92e4-9c133e1e0dea", 1024, 943),  # first 8 bytes below 2**53
+    ("c0ffee00-0000-4000-8000-000000000001", 7, 2),
+    ("00000000-0000-0000-0000-000000000000", 7, 1),
+    ("00000000-0000-0000-0000-000000000000", 65536, 23700),
 ]
 
 
@@ -54,14 +56,35 @@ def test_bucket_for_vectors(customer_id: str, buckets: int, expected: int) -> No
     assert bucket_for(customer_id, buckets) == expected
 
 
-def test_bucket_for_is_not_normalised() -> None:
-    # "é" precomposed vs "e" + combining accent hash differently: routers must not normalise.
-    assert bucket_for("Zo\u00eb") != bucket_for("Zoe\u0308")
+@pytest.mark.parametrize(
+    "customer_id",
+    [
+        "C0FFEE00-0000-4000-8000-000000000001",
+        "{c0ffee00-0000-4000-8000-000000000001}",
+        "c0ffee0000004000800000000000001",
+        "c0ffee00-0000-4000-8000-000000000001\n",
+        "customer-1",
+        "",
+    ],
+)
+def test_bucket_for_refuses_non_canonical_ids(customer_id: str) -> None:
+    # Refused, not normalised: "C0FFEE00-..." folded to lower case would be a second spelling.
+    with pytest.raises(ValueError, match="is not canonical; expected a lowercase hyphenated UUID"):
+        bucket_for(customer_id)
 
 
-def test_bucket_for_rejects_zero_buckets() -> None:
-    with pytest.raises(ValueError):
-        bucket_for("x", 0)
+def test_canonical_customer_id_returns_the_id_and_refuses_non_text() -> None:
+    assert shards.canonical_customer_id(VECTORS[0][0]) is VECTORS[0][0]
+    with pytest.raises(ValueError, match="not canonical"):
+        shards.canonical_customer_id(12345)
+    with pytest.raises(ValueError, match=r"'xxxxx.*\.\.\. is not canonical"):
+        shards.canonical_customer_id("x" * 500)  # a long id is shortened in the message
+
+
+@pytest.mark.parametrize("buckets", [0, -1, True, 2.0])
+def test_bucket_for_rejects_bad_bucket_counts(buckets: object) -> None:
+    with pytest.raises(ValueError, match="buckets must be a positive integer"):
+        bucket_for(VECTORS[0][0], buckets)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- tables
@@ -391,6 +414,44 @@ def test_publish_artifact_is_canonical_and_content_addressed() -> None:
     assert publish_artifact("europe-west2", moved, 8)[0] != name
     with pytest.raises(ValueError):
         publish_artifact("europe-west2", assignment, 9)
+    assert "origins" not in doc  # published without origins: the bytes maps had before them
+
+
+ORIGINS = {"eu-1": "eu-1.euw2.origin.demobank.example", "eu-2": "eu-2.euw2.origin.demobank.example"}
+
+
+def test_publish_artifact_carries_each_cells_origin_in_the_hashed_body() -> None:
+    assignment = even_split(["eu-1", "eu-2"], 8)
+    name, content = publish_artifact("europe-west2", assignment, 8, ORIGINS)
+    doc = json.loads(content)
+    assert doc["origins"] == ORIGINS
+    body = {k: v for k, v in doc.items() if k != "version"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert doc["version"] == hashlib.sha256(canonical).hexdigest()[:16]
+    assert name == f"shard-map/europe-west2/{doc['version']}.json"
+    assert name != publish_artifact("europe-west2", assignment, 8)[0]
+    moved = {**ORIGINS, "eu-2": "eu-2b.euw2.origin.demobank.example"}
+    assert publish_artifact("europe-west2", assignment, 8, moved)[0] != name  # origin is hashed
+    assert shards.origin_hostname("eu-1", "euw2", "demobank.example") == ORIGINS["eu-1"]
+
+
+@pytest.mark.parametrize(
+    ("origins", "message"),
+    [
+        ({"eu-1": ORIGINS["eu-1"]}, "missing: eu-2; not in the table: none"),
+        ({**ORIGINS, "eu-3": "eu-3.euw2.origin.demobank.example"}, "not in the table: eu-3"),
+        (
+            {**ORIGINS, "eu-2": "https://eu-2.example"},
+            "origin of cell eu-2 is 'https://eu-2.example'",
+        ),
+        ({**ORIGINS, "eu-2": "EU-2.example"}, "expected a lowercase DNS hostname"),
+        ({**ORIGINS, "eu-2": "eu-2.example\n"}, "expected a lowercase DNS hostname"),
+        ({**ORIGINS, "eu-2": "eu-2..example"}, "expected a lowercase DNS hostname"),
+    ],
+)
+def test_publish_artifact_refuses_bad_origins(origins: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        publish_artifact("europe-west2", even_split(["eu-1", "eu-2"], 8), 8, origins)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -537,12 +598,16 @@ def test_cli_publish(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = project / "out"
     assert run_cli(project, "shards", "publish", "europe-west2", "--out", str(out_dir)) == 0
     printed = Path(capsys.readouterr().out.strip())
-    name, content = publish_artifact("europe-west2", even_split(["eu-1", "eu-2"], 1024), 1024)
+    # The origins come from the project: <cell>.<region short>.origin.<zone name>.
+    name, content = publish_artifact(
+        "europe-west2", even_split(["eu-1", "eu-2"], 1024), 1024, ORIGINS
+    )
     assert printed == out_dir / name
     assert printed.read_bytes() == content
 
 
 def test_random_ids_spread_over_buckets() -> None:
     rng = random.Random(7)
-    counts = Counter(bucket_for(f"{rng.getrandbits(128):032x}", 16) for _ in range(16_000))
+    ids = (str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(16_000))
+    counts = Counter(bucket_for(customer_id, 16) for customer_id in ids)
     assert len(counts) == 16 and min(counts.values()) > 850  # ~1000 each; a broken hash skews
