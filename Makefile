@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # JavaScript parts, each installed from its committed lockfile (npm ci).
 ROUTER := edge/cell-router
-NODE_STAMPS := $(ROUTER)/node_modules/.package-lock.json
+L10N_CLIENT := clients/l10n
+NODE_STAMPS := $(ROUTER)/node_modules/.package-lock.json $(L10N_CLIENT)/node_modules/.package-lock.json
 
 .PHONY: setup plan test lint typecheck schema bench clean
 
@@ -44,4 +45,5 @@ bench: setup
 	node bench/cell_router.mjs
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache $(ROUTER)/node_modules
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache $(ROUTER)/node_modules \
+		$(L10N_CLIENT)/node_modules

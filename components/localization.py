@@ -49,14 +49,23 @@ class LocalizationPlatform(pulumi.ComponentResource):
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
             force_destroy=False,
             labels=args.labels,
-            # Old manifest versions are kept for a month for rollback, then pruned.
             lifecycle_rules=[
+                # Old manifest versions are kept for a month for rollback, then pruned.
                 gcp.storage.BucketLifecycleRuleArgs(
                     action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
                     condition=gcp.storage.BucketLifecycleRuleConditionArgs(
                         days_since_noncurrent_time=30, with_state="ARCHIVED"
                     ),
-                )
+                ),
+                # Bundles a deploy no longer names stay (retain_on_delete below) so clients
+                # holding the previous manifest still find them; the bucket removes them at
+                # this age. Current bundles are re-published monthly, so never reach it.
+                gcp.storage.BucketLifecycleRuleArgs(
+                    action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                        age=args.bundle_retention_days, matches_prefixes=[args.bundle_prefix]
+                    ),
+                ),
             ],
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -69,7 +78,9 @@ class LocalizationPlatform(pulumi.ComponentResource):
         )
         for obj in args.objects:
             # The object's path is its stable key; a new bundle version is a new name (hash),
-            # so published bundles are never overwritten, only the manifest is.
+            # so published bundles are never overwritten, only the manifest is. A bundle the
+            # next build drops is left in the bucket, not deleted: the lifecycle rule ages it out.
+            bundle = obj.path.startswith(args.bundle_prefix)
             gcp.storage.BucketObject(
                 obj.path,
                 bucket=self.bucket.name,
@@ -77,7 +88,7 @@ class LocalizationPlatform(pulumi.ComponentResource):
                 content=obj.content,
                 content_type=obj.content_type,
                 cache_control=obj.cache_control,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=bundle),
             )
 
         host, path = args.host, args.path

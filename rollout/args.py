@@ -530,6 +530,12 @@ class LocalizationPlatformArgs:
     """The app's hostname the bundles are served under."""
     path: str
     """The CDN path of the bundles, e.g. /l10n/."""
+    bundle_prefix: str = "l10n/bundles/"
+    """Where the immutable bundles sit in the bucket (``rollout.l10n.bundles.BUNDLES``)."""
+    bundle_retention_days: int = 90
+    """Age at which the bucket deletes a bundle. Current bundles are published afresh each
+    month (``rollout.l10n.bundles.EPOCH_DAYS``), so only the ones no manifest names any more
+    reach it; a client holding an old manifest has this long to fetch them."""
 
 
 @dataclass(frozen=True)

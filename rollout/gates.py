@@ -1,9 +1,12 @@
 """Checks beyond the YAML shapes that must pass before a stack is planned or deployed.
 
-The shard table of each region (every bucket assigned once, shares within the limit), the
-Localization Platform's go-live gate (every required locale 100% translated and reviewed with
-zero errors), and the edge's failover. `rollout validate`, `rollout plan` and the Pulumi
-program itself (`__main__.py`, so `pulumi up` too) all call :func:`stack_checks`.
+The shard table of each region (every bucket assigned once, shares within the limit) and that
+its locales are configured; for the global stack, the edge's failover and the Localization
+Platform's go-live gate (every locale a region serves reviewed, or inside its grace period,
+with zero errors), because the global stack publishes the bundles. A regional stack never
+waits on translations: a changed English string cannot hold up a region's infrastructure.
+`rollout validate`, `rollout plan` and the Pulumi program itself (`__main__.py`, so `pulumi
+up` too) all call :func:`stack_checks`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from rollout.errors import Problem
 def stack_checks(project: Project, stacks: Sequence[str] | None = None) -> list[Problem]:
     """Problems that block the named stacks (all stacks if None), one line each."""
     from rollout import failover, shards
-    from rollout.l10n import gate
+    from rollout.l10n import analyse, configured_problems, load_catalogs, publish_problems
 
     problems: list[Problem] = []
     wanted = set(stacks) if stacks is not None else set(project.stacks)
@@ -33,7 +36,11 @@ def stack_checks(project: Project, stacks: Sequence[str] | None = None) -> list[
                 spec.shards.buckets,
                 spec.shards.max_cell_share,
             )
-            problems += gate(project.root, f"regions/{spec.region}.yaml", spec.locales)
+            problems += configured_problems(
+                project.root, f"regions/{spec.region}.yaml", spec.locales
+            )
         elif stack.role == "global":
             problems += failover.failover_problems(project)
+            required = {f"regions/{n}.yaml": list(r.locales) for n, r in project.regions.items()}
+            problems += publish_problems(analyse(load_catalogs(project.root)), required)
     return problems

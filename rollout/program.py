@@ -101,7 +101,9 @@ def build_global(project: Project, spec: StackSpec) -> None:
         stack_file=spec.file,
         bundles=tuple(
             ObjectSpec(o.path, o.content.decode("utf-8"), o.content_type, o.cache_control)
-            for o in build_bundles(project.root).objects
+            for o in build_bundles(
+                project.root, live={t for r in project.regions.values() for t in r.locales}
+            ).objects
         ),
         shard_maps=published_shard_maps(project),
     )

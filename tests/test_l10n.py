@@ -2,7 +2,8 @@
 
 The shipped catalogs in ``locales/`` must pass every check; ``tests/fixtures/l10n`` is a mini
 project whose de-DE, pl-PL and zh-Hans-SG catalogs break one check per message, fr-FR is
-clean and en-SG has no files at all.
+clean and en-SG has no files at all. The second edition's checks, review, delivery and
+XLIFF 1.2 have their own files (tests/test_l10n_*.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from rollout.l10n import (
     source_hash,
 )
 from rollout.l10n.bundles import CACHE_IMMUTABLE, CACHE_MANIFEST
-from rollout.l10n.catalog import dump_catalog
+from rollout.l10n.catalog import dump_catalog, text_hash
 from rollout.l10n.cli import add_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,12 +59,28 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def set_message(path: Path, key: str, **fields: str) -> None:
+def set_message(path: Path, key: str, **fields: object) -> None:
     """Change (or add) one message's fields, keeping the file's header line."""
     text = path.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     data["messages"].setdefault(key, {}).update(fields)
     path.write_text(dump_catalog(text.splitlines()[0], data["messages"]), encoding="utf-8")
+
+
+def approved(text: str, source_text: str, **extra: object) -> dict[str, object]:
+    """The fields of a translation that a fixture reviewer approved (four eyes)."""
+    return {
+        "text": text,
+        "source_hash": source_hash(source_text),
+        "translator": "fixture-translator",
+        "review": {
+            "by": "fixture-de-reviewer",
+            "at": "2026-12-01T10:00:00Z",
+            "source_hash": source_hash(source_text),
+            "text_hash": text_hash(text),
+        },
+        **extra,
+    }
 
 
 def run_cli(root: Path, *argv: str) -> int:
@@ -151,7 +168,7 @@ EXPECTED = [
         "{gender, select} lacks option(s) male; keep",
     ),
     ("de-DE", "demo.code", "numbers", "error", "number(s) 6 do not appear"),
-    ("de-DE", "demo.spaces", "whitespace", "warning", "leading whitespace; double space in"),
+    ("de-DE", "demo.spaces", "whitespace", "warning", "leading whitespace the source has not; d"),
     ("de-DE", "demo.button", "max-length", "error", "14 characters (grapheme clusters"),
     ("de-DE", "demo.farewell", "same-as-source", "warning", "identical to the source"),
     ("de-DE", "demo.term", "glossary", "error", "forbidden term 'Kennwort': use Passwort"),
@@ -182,7 +199,7 @@ def test_finding_renders_on_one_line_with_its_file(fixture_findings):
     finding = next(f for f in fixture_findings if f.check == "glossary" and f.locale == "de-DE")
     assert str(finding) == (
         "error de-DE:demo.term: glossary: uses forbidden term 'Kennwort': use Passwort "
-        "(locales/de-DE/demo.yaml:39)"
+        "(locales/de-DE/demo.yaml:75)"
     )
     assert all("\n" not in str(f) for f in fixture_findings)
 
@@ -211,15 +228,14 @@ def test_ordinals_use_cldr_ordinal_rules(tmp_path):
     src = "{n, selectordinal, one {#st} two {#nd} few {#rd} other {#th}}"
     set_message(root / "locales/en-GB/demo.yaml", "missing_one", text=src)
     de = root / "locales/de-DE/demo.yaml"
-    set_message(de, "missing_one", text="{n, selectordinal, other {#.}}", state="reviewed",
-                source_hash=source_hash(src))  # fmt: skip
+    set_message(de, "missing_one", **approved("{n, selectordinal, other {#.}}", src))
     found = check_catalogs(root, ["en-GB", "de-DE"])
     assert [f for f in found if f.key == "demo.missing_one"] == []  # en: one/two/few; de: other
-    set_message(de, "missing_one", text="{n, selectordinal, one {#.} other {#.}}")
+    set_message(de, "missing_one", **approved("{n, selectordinal, one {#.} other {#.}}", src))
     found = [str(f) for f in check_catalogs(root, ["de-DE"]) if f.key == "demo.missing_one"]
     assert found == [
         "error de-DE:demo.missing_one: plural-categories: {n, selectordinal} has one, which "
-        "de-DE does not use (CLDR: other); use =N for an exact number (locales/de-DE/demo.yaml:59)"
+        "de-DE does not use (CLDR: other); use =N for an exact number (locales/de-DE/demo.yaml:105)"
     ]
 
 
@@ -258,7 +274,8 @@ def test_changed_source_marks_translations_stale(tmp_path):
         problems[0]
     )
     bundles = build_bundles(root)
-    assert bundles.fallbacks["de-DE"] == ("payments.transfer_sent",)
+    assert bundles.fallbacks["de-DE"] == {"payments.transfer_sent": "en-GB"}
+    assert bundles.fallbacks["ms-SG"] == {"payments.transfer_sent": "en-GB"}  # en-SG is stale too
 
 
 # --- malformed files -------------------------------------------------------------------------
@@ -266,14 +283,14 @@ def test_changed_source_marks_translations_stale(tmp_path):
 
 def test_unknown_key_in_a_catalog_is_an_input_error(tmp_path):
     root = copy_of(FIXTURE, tmp_path)
-    edit(root / "locales/fr-FR/demo.yaml", "state: reviewed", "stat: reviewed")
+    edit(root / "locales/fr-FR/demo.yaml", "    review:", "    reviw:")
     with pytest.raises(InputError) as err:
         check_catalogs(root)
     text = str(err.value)
     assert "locales/fr-FR/demo.yaml:" in text
     assert (
-        "messages.greeting.stat: unknown key 'stat'; accepted keys: text, state, source_hash"
-        in (text)
+        "messages.greeting.reviw: unknown key 'reviw'; accepted keys: text, source_hash, "
+        "translator, review, same_as_source" in (text)
     )
 
 
@@ -325,9 +342,10 @@ def test_gate_blocks_and_names_what_is_missing():
     assert all(p.file == "regions/europe-west2.yaml" for p in problems)
     assert by_path["locales.pl-PL"] == (
         "regions/europe-west2.yaml: locales.pl-PL: 2 of 14 messages not reviewed "
-        "(demo.missing_one, demo.unreviewed); 2 errors (demo.accounts plural-categories, "
-        "demo.items plural-other); every required locale must be 100% translated and reviewed "
-        "with zero errors before go-live"
+        "(demo.missing_one, demo.unreviewed); no grace: the source message has no changed: "
+        "date, so no grace period; 2 errors (demo.accounts plural-categories, demo.items "
+        "plural-other); a live locale needs every message reviewed (or inside its grace "
+        "period) and zero errors"
     )
     de = by_path["locales.de-DE"]
     assert "2 of 14 messages not translated (demo.missing_one, demo.empty_one)" in de
@@ -349,7 +367,9 @@ def test_bundles_are_deterministic_hashed_and_cached_right():
     first, second = build_bundles(FIXTURE), build_bundles(FIXTURE)
     assert [(o.path, o.content) for o in first] == [(o.path, o.content) for o in second]
     for obj in first.bundles:
-        match = re.fullmatch(r"l10n/([A-Za-z-]+)/([a-z-]+)\.([0-9a-f]{12})\.json", obj.path)
+        match = re.fullmatch(
+            r"l10n/bundles/\d{4}-\d{2}/([A-Za-z-]+)/([a-z-]+)\.([0-9a-f]{12})\.json", obj.path
+        )
         assert match, obj.path
         assert hashlib.sha256(obj.content).hexdigest()[:12] == match.group(3)
         assert obj.cache_control == CACHE_IMMUTABLE == "public, max-age=31536000, immutable"
@@ -380,7 +400,7 @@ def test_bundles_publish_only_reviewed_error_free_messages():
     assert "extra_key" not in german
     assert french["farewell"] == "Au revoir"
     assert "fr-FR" not in bundle_set.fallbacks
-    assert bundle_set.fallbacks["de-DE"][:2] == ("demo.greeting", "demo.accounts")
+    assert list(bundle_set.fallbacks["de-DE"])[:2] == ["demo.greeting", "demo.accounts"]
 
 
 def test_shipped_bundles_hold_every_translation():
@@ -443,7 +463,7 @@ def test_xliff_round_trip_imports_as_translated(tmp_path):
     path.write_bytes(ET.tostring(doc, encoding="utf-8", xml_declaration=True))
     before = (root / "locales/de-DE/demo.yaml").read_text(encoding="utf-8")
 
-    result = import_xliff(root, path)
+    result = import_xliff(root, path, translator="fixture-translator")
     assert sorted(result.imported) == sorted(f"demo.{k}" for k in fills)
     assert result.conflicts == []
     assert "demo.accounts" in result.unchanged
@@ -451,9 +471,9 @@ def test_xliff_round_trip_imports_as_translated(tmp_path):
     messages = cat.translations["de-DE"]["demo"]
     for key, text in fills.items():
         assert messages[key].text == text
-        assert messages[key].state == "translated"
+        assert (messages[key].review, messages[key].translator) == (None, "fixture-translator")
         assert messages[key].source_hash == source_hash(cat.source["demo"][key].text)
-    assert messages["accounts"].state == "reviewed"  # unchanged: keeps its review
+    assert messages["accounts"].review is not None  # unchanged: keeps its review
     assert "extra_key" in messages  # import never deletes
     after = (root / "locales/de-DE/demo.yaml").read_text(encoding="utf-8")
     assert after.splitlines()[0] == before.splitlines()[0]

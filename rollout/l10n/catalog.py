@@ -8,7 +8,10 @@ Layout (all under ``locales/``)::
     <locale>/<namespace>.yaml    TranslationCatalog: one locale's text of a namespace
 
 A translation records the hash of the source text it translates (``source_hash``), so a
-changed source marks it stale without anyone having to remember.
+changed source marks it stale without anyone having to remember, and who translated it. A
+reviewed translation records its review: who approved it, when, and the hashes of the source
+and of the text they approved (four-eyes: the translator may not review their own text, and a
+review of another text or another source is no review).
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rollout import files, yamlfile
 from rollout.errors import InputError, Problem, format_path
@@ -31,6 +42,18 @@ LOCALES_DIR = "locales"
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 NAMESPACE_PATTERN = r"^[a-z][a-z0-9-]*$"
 HASH_LENGTH = 12
+HASH_PATTERN = r"^[0-9a-f]{12}$"
+#: A person's user name on the code host (GitHub's rule): CODEOWNERS names them as @name.
+HANDLE_PATTERN = r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,37}$"
+#: A pseudo-locale: a real language with a private-use region (CLDR reserves XA..XZ for them).
+PSEUDO_PATTERN = r"^[a-z]{2,3}-X[A-Z]$"
+
+#: The reviewer recorded on translations that were reviewed before reviews carried names
+#: (the four-eyes migration of 2026-12-01). Nobody can log in as it: it is valid only with
+#: MIGRATION_AT exactly, no reviewer may be configured under it and ``rollout l10n review``
+#: refuses it, so it cannot approve anything new.
+MIGRATION_REVIEWER = "unattributed-migration"
+MIGRATION_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 class _Model(BaseModel):
@@ -38,11 +61,41 @@ class _Model(BaseModel):
 
 
 class CatalogConfig(_Model):
-    """``locales/config.yaml``: which locales exist; namespaces are the source files."""
+    """``locales/config.yaml``: which locales exist, who reviews them, how they fall back."""
 
     source_locale: str = Field(description="BCP 47 tag of the language engineers write in")
     locales: list[str] = Field(
         description="BCP 47 tags of every target locale (not the source), each once"
+    )
+    managers: list[str] = Field(
+        min_length=1,
+        description="Code-host user names of the localization managers: they own this file, "
+        "the glossary and the source catalogs (CODEOWNERS)",
+    )
+    reviewers: dict[str, list[str]] = Field(
+        description="target locale -> code-host user names who may approve its text "
+        "(rollout l10n review --reviewer NAME; CODEOWNERS of locales/<locale>/)"
+    )
+    former_reviewers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="target locale -> people who no longer review it: their recorded reviews "
+        "stay valid, but they cannot approve anything new",
+    )
+    fallbacks: dict[str, str] = Field(
+        default_factory=dict,
+        description="locale -> the configured locale its users read next when a message is "
+        "not ready (after the CLDR parents, before the source), e.g. ms-SG: en-SG",
+    )
+    stale_grace_days: int = Field(
+        default=14,
+        ge=0,
+        le=90,
+        description="Days after a source message's changed date during which live locales "
+        "keep serving their last reviewed text (or fall back) without blocking a publish",
+    )
+    pseudo_locale: str | None = Field(
+        default="en-XA",
+        description="Tag of the pseudo-locale built for layout testing (never live), or null",
     )
 
     @field_validator("source_locale")
@@ -61,6 +114,80 @@ class CatalogConfig(_Model):
             seen.add(tag)
         return value
 
+    @field_validator("managers")
+    @classmethod
+    def _managers(cls, value: list[str]) -> list[str]:
+        return check_handles(value)
+
+    @field_validator("reviewers")
+    @classmethod
+    def _reviewers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for tag, names in value.items():
+            check_locale_tag(tag)
+            if not names:
+                raise ValueError(f"{tag} has no reviewers; name at least one")
+            check_handles(names)
+        return value
+
+    @field_validator("former_reviewers")
+    @classmethod
+    def _former(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for tag, names in value.items():
+            check_locale_tag(tag)
+            check_handles(names)
+        return value
+
+    @field_validator("pseudo_locale")
+    @classmethod
+    def _pseudo(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(PSEUDO_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a pseudo-locale tag; use a language with a private-use "
+                "region XA..XZ, e.g. en-XA"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogConfig:
+        known = [self.source_locale, *self.locales]
+        for tag in self.reviewers:
+            if tag not in self.locales:
+                raise ValueError(
+                    f"reviewers.{tag}: {tag} is not a target locale ({', '.join(self.locales)})"
+                )
+        for tag, names in self.former_reviewers.items():
+            if both := sorted(set(names) & set(self.reviewers.get(tag, []))):
+                raise ValueError(
+                    f"former_reviewers.{tag}: {', '.join(both)} also under reviewers; list "
+                    "each person once"
+                )
+        if lacking := [t for t in self.locales if t not in self.reviewers]:
+            raise ValueError(
+                f"reviewers: {', '.join(lacking)} have no reviewers; name at least one "
+                "code-host user per target locale"
+            )
+        for tag, parent in self.fallbacks.items():
+            if tag not in self.locales or parent not in known or parent == tag:
+                raise ValueError(
+                    f"fallbacks.{tag}: {tag} -> {parent}: both must be configured locales, "
+                    f"the first a target ({', '.join(known)})"
+                )
+        for start in self.fallbacks:
+            seen, tag = [start], start
+            while tag in self.fallbacks:
+                tag = self.fallbacks[tag]
+                if tag in seen:
+                    raise ValueError(
+                        f"fallbacks: {' -> '.join([*seen, tag])} is a cycle; end every chain "
+                        f"at {self.source_locale} or a locale without a fallback"
+                    )
+                seen.append(tag)
+        if self.pseudo_locale in known:
+            raise ValueError(
+                f"pseudo_locale {self.pseudo_locale} is also a real locale; pick an XA..XZ tag"
+            )
+        return self
+
 
 class SourceMessage(_Model):
     """One message in the source locale."""
@@ -71,6 +198,11 @@ class SourceMessage(_Model):
     )
     max_length: int | None = Field(
         default=None, gt=0, description="Most grapheme clusters any translation may use"
+    )
+    changed: date | None = Field(
+        default=None,
+        description="Day the text last changed (YYYY-MM-DD): starts the stale_grace_days during "
+        "which live locales serve their last reviewed text; without it there is no grace",
     )
 
 
@@ -85,17 +217,56 @@ class SourceCatalog(_Model):
         return check_keys(value)
 
 
+class Review(_Model):
+    """Who approved a translation, when, and exactly what they approved."""
+
+    by: str = Field(pattern=HANDLE_PATTERN, description="The reviewer's code-host user name")
+    at: datetime = Field(description="When, in UTC (ISO 8601, e.g. 2026-12-01T09:30:00Z)")
+    source_hash: str = Field(
+        pattern=HASH_PATTERN, description="source_hash of the source text they approved it for"
+    )
+    text_hash: str = Field(
+        pattern=HASH_PATTERN, description="First 12 hex digits of sha256 of the text approved"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+            raise ValueError("write the time in UTC with a Z, e.g. 2026-12-01T09:30:00Z")
+        return value
+
+
 class TranslatedMessage(_Model):
     """One message in a target locale."""
 
     text: str = Field(description="ICU MessageFormat text in the target locale")
-    state: Literal["translated", "reviewed"] = Field(
-        description="translated: awaiting review; reviewed: approved for release"
-    )
     source_hash: str = Field(
-        pattern=r"^[0-9a-f]{12}$",
+        pattern=HASH_PATTERN,
         description="First 12 hex digits of sha256 of the source text this translates",
     )
+    translator: str | None = Field(
+        default=None,
+        pattern=HANDLE_PATTERN,
+        description="Code-host user name of who wrote this text (set by rollout l10n import)",
+    )
+    review: Review | None = Field(
+        default=None, description="The approval (rollout l10n review); absent: not reviewed"
+    )
+    same_as_source: bool = Field(
+        default=False,
+        description="true: the text is intentionally identical to the source (e.g. en-SG)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_shape(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "state" in data:
+            raise ValueError(
+                "state: is the first edition's shape; a review is now recorded as review: "
+                "{by, at, source_hash, text_hash}: drop state and run rollout l10n review"
+            )
+        return data
 
 
 class TranslationCatalog(_Model):
@@ -134,6 +305,22 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+def check_handles(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for name in names:
+        if not re.fullmatch(HANDLE_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is not a code-host user name; use letters, digits and single "
+                "hyphens, without the @"
+            )
+        if name == MIGRATION_REVIEWER:
+            raise ValueError(f"{name} is the migration placeholder, not a person")
+        if name in seen:
+            raise ValueError(f"{name} is listed twice")
+        seen.add(name)
+    return names
+
+
 def check_keys(messages: dict[str, Any]) -> dict[str, Any]:
     for key in messages:
         if not re.fullmatch(KEY_PATTERN, str(key)):
@@ -165,8 +352,11 @@ def check_locale_tag(tag: str) -> str:
 
 
 def source_hash(text: str) -> str:
-    """First 12 hex digits of the sha256 of a source text."""
+    """First 12 hex digits of the sha256 of a text (a source's, or a reviewed translation's)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+text_hash = source_hash
 
 
 def schema_header(name: str, depth: int) -> str:
@@ -410,8 +600,23 @@ def render_translation(
 ) -> tuple[Path, str]:
     """Where a translation catalog lives and its text, as ``write_translation`` writes it."""
     path = root / LOCALES_DIR / locale / f"{namespace}.yaml"
-    data = {k: m.model_dump() for k, m in messages.items()}
+    data = {k: dump_translation(m) for k, m in messages.items()}
     return path, dump_catalog(schema_header("l10n-translation", 1), data)
+
+
+def dump_translation(message: TranslatedMessage) -> dict[str, Any]:
+    """A translation as written: fields in model order, unset optional fields left out."""
+    data = message.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data["source_hash"] = message.source_hash  # required fields are always written
+    data = {k: data[k] for k in TranslatedMessage.model_fields if k in data}
+    if message.review is not None:
+        data["review"]["at"] = format_time(message.review.at)
+    return data
+
+
+def format_time(value: datetime) -> str:
+    """UTC time as written in catalogs: seconds, ``Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_translation(
@@ -426,6 +631,6 @@ def write_source(
     root: Path, locale: str, namespace: str, messages: dict[str, SourceMessage]
 ) -> Path:
     path = root / LOCALES_DIR / locale / f"{namespace}.yaml"
-    data = {k: m.model_dump(exclude_none=True) for k, m in messages.items()}
+    data = {k: m.model_dump(mode="json", exclude_none=True) for k, m in messages.items()}
     files.write_file(path, dump_catalog(schema_header("l10n-source", 1), data))
     return path

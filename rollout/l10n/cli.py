@@ -1,30 +1,49 @@
-"""``rollout l10n check|build|export|import|status``.
+"""``rollout l10n check|build|publish|export|import|review|codeowners|status``.
 
 Handlers take the parsed arguments (``args.root`` is the project root, set by the main CLI)
-and return the exit code: 0 fine, 1 findings or conflicts. Malformed files raise InputError,
-which the main CLI prints and turns into exit 2.
+and return the exit code: 0 fine, 1 findings, conflicts or a blocked publish. Malformed
+files raise InputError, which the main CLI prints and turns into exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from rollout import files
-from rollout.l10n.bundles import build_bundles
+from rollout.l10n.bundles import (
+    BundleSet,
+    build_bundles,
+    bundle_set,
+    publish_problems,
+    required_locales,
+)
 from rollout.l10n.catalog import LOCALES_DIR, load_catalogs
-from rollout.l10n.checks import Coverage, analyse, gate_problems
-from rollout.l10n.xliff import export_xliff, import_xliff
+from rollout.l10n.checks import Coverage, analyse
+from rollout.l10n.review import codeowners_text, record_reviews
+from rollout.l10n.xliff import FORMATS, export_xliff, import_xliff
 
 
 def _locales(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _shown(root: Path, path: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     locales = _locales(args.locale)
-    analysis = analyse(load_catalogs(args.root, locales), locales)
+    analysis = analyse(load_catalogs(args.root, locales), locales, today=args.today)
     for finding in analysis.findings:
         print(finding)
     errors = sum(f.severity == "error" for f in analysis.findings)
@@ -37,20 +56,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    bundle_set = build_bundles(args.root)
+def _write(args: argparse.Namespace, bundles: BundleSet) -> None:
     out = args.out if args.out.is_absolute() else args.root / args.out
-    bundle_set.write(out)
-    for obj in bundle_set.objects:
+    bundles.write(out)
+    for obj in bundles.objects:
         print(f"{obj.path}  {len(obj.content)} bytes  {obj.cache_control}")
-    for locale, keys in bundle_set.fallbacks.items():
-        print(f"{locale}: {len(keys)} message(s) fall back to the source text")
-    print(f"wrote {len(bundle_set.objects)} objects to {out}")
+    for locale, keys in bundles.fallbacks.items():
+        print(f"{locale}: {len(keys)} message(s) served from its fallback chain")
+    print(f"wrote {len(bundles.objects)} objects to {out}")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Every locale and the pseudo-locale, for development and layout tests; not gated."""
+    required = required_locales(args.root)
+    live = {t for ls in required.values() for t in ls} if required else None
+    _write(args, build_bundles(args.root, today=args.today, live=live, pseudo=True))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """The bundle publish: the go-live gate over every locale a region serves, then the build."""
+    required = required_locales(args.root)
+    analysis = analyse(load_catalogs(args.root), today=args.today)
+    if not required:  # a catalogs-only checkout: every configured locale goes live
+        required = {f"{LOCALES_DIR}/config.yaml": analysis.catalogs.all_locales}
+    problems = publish_problems(analysis, required)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"l10n publish: blocked, {len(problems)} locale(s) not ready; nothing written")
+        return 1
+    _write(args, bundle_set(analysis, live={t for ls in required.values() for t in ls}))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    data = export_xliff(args.root, args.locale)
+    data = export_xliff(args.root, args.locale, FORMATS[args.format])
     if args.out is None:
         sys.stdout.write(data.decode("utf-8"))
     else:
@@ -62,50 +103,79 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     # Read and rewritten under one lock: a concurrent import waits, then merges into ours.
     with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
-        result = import_xliff(args.root, args.file)
+        result = import_xliff(args.root, args.file, translator=args.translator)
     for line in result.conflicts:
         print(f"conflict {result.locale}:{line}")
+    for finding in result.findings:
+        print(finding)
     print(
-        f"l10n import {result.locale}: {len(result.imported)} imported as translated, "
-        f"{len(result.unchanged)} unchanged, {len(result.skipped)} skipped (no target or "
-        f"state initial), {len(result.conflicts)} conflict(s)"
+        f"l10n import {result.locale} (XLIFF {result.version}): {len(result.imported)} "
+        f"changed, {len(result.unchanged)} unchanged, {len(result.skipped)} skipped (no "
+        f"target or not translated), {len(result.conflicts)} conflict(s), "
+        f"{len(result.findings)} QA error(s)"
     )
+    if result.refused:
+        print("nothing written: fix the file (or re-export) and import it again")
+        return 1
     for path in result.written:
-        print(f"wrote {path.relative_to(args.root) if path.is_relative_to(args.root) else path}")
+        print(f"wrote {_shown(args.root, path)}")
     if result.imported:
-        print("next: rollout l10n check, then review and set state: reviewed")
-    return 1 if result.conflicts else 0
+        print(
+            f"next: rollout l10n review {result.locale} KEY... --reviewer NAME (not the translator)"
+        )
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
+        written = record_reviews(args.root, args.locale, args.keys, args.reviewer)
+    print(f"l10n review {args.locale}: {len(args.keys)} message(s) approved by {args.reviewer}")
+    for path in written:
+        print(f"wrote {_shown(args.root, path)}")
+    return 0
+
+
+def cmd_codeowners(args: argparse.Namespace) -> int:
+    path, current, wanted = codeowners_text(args.root)
+    shown = _shown(args.root, path)
+    if current == wanted:
+        print(f"{shown}: up to date")
+        return 0
+    if args.check:
+        print(f"{shown}: out of date with {LOCALES_DIR}/config.yaml; run rollout l10n codeowners")
+        return 1
+    files.write_file(path, wanted, file=shown)
+    print(f"wrote {shown}")
+    return 0
 
 
 def _row(cov: Coverage) -> str:
+    verdict = "ready" if cov.ready else ("in grace" if cov.may_go_live else "not ready")
     return (
         f"{cov.locale:<12} {cov.total:>5} {cov.translated:>10} {cov.reviewed:>8} {cov.errors:>6}"
-        f"  {cov.percent_translated:5.1f}% {cov.percent_reviewed:5.1f}%"
-        f"  {'ready' if cov.ready else 'not ready'}"
+        f"  {cov.percent_translated:5.1f}% {cov.percent_reviewed:5.1f}%  {verdict}"
     )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    analysis = analyse(load_catalogs(args.root))
+    analysis = analyse(load_catalogs(args.root), today=args.today)
     print(
         f"{'locale':<12} {'total':>5} {'translated':>10} {'reviewed':>8} {'errors':>6}"
         "  transl. review."
     )
     for locale in analysis.catalogs.all_locales:
         print(_row(analysis.coverage(locale)))
-    if not (args.root / "regions").is_dir():
-        return 0  # a catalogs-only checkout (e.g. a test fixture) has no regions
-    try:
-        from rollout.config import load_project
-    except ImportError:  # the project config module is not there yet
-        return 0
-    regions = load_project(args.root).regions
-    if regions:
+    for locale in analysis.catalogs.all_locales:
+        for pending in analysis.coverage(locale).in_grace:
+            print(f"  {locale}:{pending.key}: {pending.status}, in grace until {pending.until}")
+    required = required_locales(args.root)
+    if required:
         print()
-    for name, region in sorted(regions.items()):
-        problems = gate_problems(analysis, f"regions/{name}.yaml", list(region.locales))
+    for region_file, locales in sorted(required.items()):
+        problems = publish_problems(analysis, {region_file: locales})
         verdict = "ready" if not problems else f"blocked ({len(problems)} locale(s))"
-        print(f"region {name}: {', '.join(region.locales)}: {verdict}")
+        region = Path(region_file).stem
+        print(f"region {region}: {', '.join(locales)}: {verdict}")
         for problem in problems:
             print(f"  {problem}")
     return 0
@@ -114,28 +184,71 @@ def cmd_status(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register ``l10n`` and its subcommands on the main CLI's subparsers."""
     l10n = subparsers.add_parser(
-        "l10n", help="translation catalogs: check, build bundles, XLIFF exchange, status"
+        "l10n", help="translation catalogs: check, bundles, XLIFF exchange, review, status"
     )
     sub = l10n.add_subparsers(dest="l10n_command", required=True, metavar="COMMAND")
+
+    def dated(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--today",
+            type=_day,
+            default=None,
+            help="the day grace periods are measured on (default: today, UTC)",
+        )
 
     check = sub.add_parser("check", help="run every catalog check; exit 1 on any error")
     check.add_argument(
         "--locale", help="comma-separated locales to check (default: all, with the source)"
     )
+    dated(check)
     check.set_defaults(func=cmd_check)
 
-    build = sub.add_parser("build", help="compile hashed JSON bundles and the manifest")
+    build = sub.add_parser(
+        "build", help="compile every locale's bundles, the pseudo-locale and the manifest"
+    )
     build.add_argument("--out", type=Path, default=Path("build/l10n"), help="output directory")
+    dated(build)
     build.set_defaults(func=cmd_build)
 
-    export = sub.add_parser("export", help="write a locale as XLIFF 2.0 for translators")
+    publish = sub.add_parser(
+        "publish", help="the go-live gate over every locale a region serves, then the bundles"
+    )
+    publish.add_argument("--out", type=Path, default=Path("build/l10n"), help="output directory")
+    dated(publish)
+    publish.set_defaults(func=cmd_publish)
+
+    export = sub.add_parser("export", help="write a locale as XLIFF 2.0 or 1.2 for translators")
     export.add_argument("--locale", required=True, help="target locale, e.g. de-DE")
+    export.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="xliff2",
+        help="xliff2 (default) or xliff12 (Weblate, older vendor tools)",
+    )
     export.add_argument("--out", type=Path, help="output file (default: stdout)")
     export.set_defaults(func=cmd_export)
 
-    imp = sub.add_parser("import", help="merge a translated XLIFF 2.0 file into locales/")
+    imp = sub.add_parser("import", help="merge a translated XLIFF 2.0 or 1.2 file into locales/")
     imp.add_argument("file", type=Path, help="the XLIFF file")
+    imp.add_argument(
+        "--translator", help="code-host user name of who translated it (if the file names none)"
+    )
     imp.set_defaults(func=cmd_import)
 
-    status = sub.add_parser("status", help="coverage per locale and go-live readiness per region")
+    review = sub.add_parser("review", help="record a four-eyes approval of messages")
+    review.add_argument("locale", metavar="LOCALE", help="target locale, e.g. de-DE")
+    review.add_argument("keys", metavar="KEY", nargs="+", help="namespace.key, e.g. sign-in.submit")
+    review.add_argument("--reviewer", required=True, help="your code-host user name")
+    review.set_defaults(func=cmd_review)
+
+    owners = sub.add_parser(
+        "codeowners", help="regenerate the localization section of .github/CODEOWNERS"
+    )
+    owners.add_argument("--check", action="store_true", help="exit 1 if it is out of date")
+    owners.set_defaults(func=cmd_codeowners)
+
+    status = sub.add_parser(
+        "status", help="coverage per locale and what would block each region's go-live"
+    )
+    dated(status)
     status.set_defaults(func=cmd_status)

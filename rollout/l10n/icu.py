@@ -64,6 +64,66 @@ def arguments(ast: Ast) -> dict[str, str]:
     return out
 
 
+def formats(ast: Ast) -> dict[str, tuple[str, str]]:
+    """Argument name -> (type, style or skeleton) as written first, e.g. ``("time", "short")``."""
+    out: dict[str, tuple[str, str]] = {}
+    for node in walk(ast):
+        if isinstance(node, dict) and not node.get("hash"):
+            style = " ".join(str(node.get("format", "")).split())
+            out.setdefault(node["name"], (node.get("type", "simple"), style))
+    return out
+
+
+def shown(name: str, kind: str, style: str) -> str:
+    """How an argument is written: ``{t, time, short}``, ``{n, plural}``, ``{name}``."""
+    if kind == "simple":
+        return f"{{{name}}}"
+    return f"{{{name}, {kind}{', ' + style if style else ''}}}"
+
+
+def choice_nodes(ast: Ast) -> list[dict[str, Any]]:
+    return [n for n in walk(ast) if isinstance(n, dict) and "options" in n]
+
+
+def has_hash(branch: Ast) -> bool:
+    """Whether ``#`` shows in a branch itself (not in a nested plural, whose # is its own)."""
+    for node in branch:
+        if isinstance(node, dict):
+            if node.get("hash"):
+                return True
+            nested = node.get("options", {}) if node.get("type") not in PLURAL_TYPES else {}
+            if any(has_hash(sub) for sub in nested.values()):
+                return True
+    return False
+
+
+def branch_for(node: dict[str, Any], selector: str) -> Ast:
+    """The branch ``selector`` picks, else ``other`` (ICU's own fallback)."""
+    options = node["options"]
+    return options.get(selector) or options.get("other") or next(iter(options.values()), [])
+
+
+def rendering(ast: Ast, selector: str) -> Iterator[Any]:
+    """The nodes one rendering shows when every choice picks ``selector`` (else ``other``)."""
+    for node in ast:
+        if isinstance(node, dict) and "options" in node:
+            yield from rendering(branch_for(node, selector), selector)
+        else:
+            yield node
+
+
+def last_text(ast: Ast) -> str:
+    """The literal text a message ends with ("" when it ends with an argument)."""
+    if not ast:
+        return ""
+    node = ast[-1]
+    if isinstance(node, str):
+        return node
+    if "options" in node and node["type"] != "selectordinal":
+        return last_text(branch_for(node, "other"))
+    return ""  # an argument; an ordinal's suffix (#st, #.) is the number's own formatting
+
+
 def choices(ast: Ast) -> list[Choice]:
     return [
         Choice(node["name"], node["type"], tuple(node["options"]))
