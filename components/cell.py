@@ -123,5 +123,6 @@ class Cell(pulumi.ComponentResource):
             ingress_address=self.ingress.address,
             cluster_name=self.cluster.cluster_name,
             database_id=self.database.database_id,
+            origin_hostname=pulumi.Output.from_input(config.bootstrap.origin_hostname),
         )
         self.register_outputs(self.outputs.exports())

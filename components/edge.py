@@ -17,7 +17,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from rollout import catalog
-from rollout.args import EdgeArgs, Steering
+from rollout.args import EdgeArgs, EdgeSettings, Steering
 from rollout.contract import RegionOutputs
 
 # Cloudflare's own rulesets (developers.cloudflare.com/waf/managed-rules/reference): the
@@ -49,13 +49,11 @@ MONITOR_FOLLOW_REDIRECTS = False
 # to the next pool in the region's failover order.
 MINIMUM_ORIGINS = 1
 
-# Signed-in sessions stick to the origin that served them (cookie affinity); if that origin
-# dies the cookie is re-issued for a healthy one ("sticky"), so the session moves once, cleanly.
-# The cookie is Secure (HTTPS only) and SameSite=Lax (not sent on cross-site POSTs).
-SESSION_AFFINITY = "cookie"
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = "Always"
-SESSION_FAILOVER = "sticky"
+# No origin affinity: the load balancer only carries unauthenticated traffic (sign-in, static
+# assets, bundles), which any cell of the region serves. A signed-in customer is sent to their
+# own cell by the cell router (components/cell_router.py), never by a cookie that pins a
+# random cell and moves it to a sibling or another region when that cell fails.
+SESSION_AFFINITY = "none"
 
 # Static assets are content-hashed by the web build, so a day at the edge is safe.
 STATIC_EDGE_TTL = 86_400
@@ -99,35 +97,48 @@ class Edge(pulumi.ComponentResource):
         self.zone_id = zone_id
         self.hostname = config.hostname
 
-        self.monitor = cloudflare.LoadBalancerMonitor(
-            "monitor",
-            account_id=account_id,
-            description=f"demobank {self.hostname} health",
-            type=MONITOR_TYPE,
-            method="GET",
-            port=MONITOR_PORT,
-            path=edge.monitor.path,
-            # Origins are addressed by IP; the Host header selects the bank's virtual host and
-            # the certificate name that allow_insecure=False verifies.
-            header={"Host": [self.hostname]},
-            expected_codes=edge.monitor.expected_codes,
-            interval=edge.monitor.interval,
-            timeout=edge.monitor.timeout,
-            retries=edge.monitor.retries,
-            allow_insecure=MONITOR_ALLOW_INSECURE,
-            follow_redirects=MONITOR_FOLLOW_REDIRECTS,
-            opts=child,
-        )
+        self.monitor = _monitor_args("monitor", self.hostname, edge, account_id, child)
 
+        # Each cell's own origin host: a proxied record to its ingress address, with its own
+        # health monitor (the pool of one origin that carries it). The cell router forwards a
+        # customer there and nowhere else.
+        self.cell_origins: dict[str, cloudflare.DnsRecord] = {}
+        self.cell_pools: dict[str, cloudflare.LoadBalancerPool] = {}
+        for pool, cells in sorted(config.cells.items()):
+            outputs = pulumi.Output.from_input(args.regional_outputs[pool])
+            for cell, host in sorted(cells.items()):
+                self.cell_origins[cell] = cloudflare.DnsRecord(
+                    f"origin-{cell}",
+                    zone_id=zone_id,
+                    name=host,
+                    type="A",
+                    content=outputs.apply(lambda o, c=cell: ingress_address(o, c)),
+                    proxied=True,
+                    ttl=PROXIED_TTL,
+                    comment=f"cell {cell}: reached only through Cloudflare and its cell router",
+                    opts=child,
+                )
+                monitor = _monitor_args(f"monitor-{cell}", host, edge, account_id, child)
+                self.cell_pools[cell] = cloudflare.LoadBalancerPool(
+                    f"cell-{cell}",
+                    account_id=account_id,
+                    name=f"demobank-cell-{cell}",
+                    description=f"cell {cell}'s own origin and health",
+                    origins=[origin(cell, host)],
+                    monitor=monitor.id,
+                    minimum_origins=MINIMUM_ORIGINS,
+                    enabled=True,
+                    check_regions=check_regions(edge.steering, pool),
+                    opts=child,
+                )
+
+        # The regional pools (geo steering of unauthenticated traffic) list the region's cell
+        # origins by host name, so each pull carries that host's client certificate.
         origin_sources: dict[str, pulumi.Input[Sequence[Any]]] = {
-            pool: pulumi.Output.from_input(outputs).apply(cell_origins)
-            for pool, outputs in sorted(args.regional_outputs.items())
+            pool: [origin(cell, host) for cell, host in sorted(cells.items())]
+            for pool, cells in sorted(config.cells.items())
         }
-        origin_sources[catalog.HOME_POOL] = [
-            cloudflare.LoadBalancerPoolOriginArgs(
-                name=catalog.HOME_POOL, address=config.home_address, enabled=True, weight=1
-            )
-        ]
+        origin_sources[catalog.HOME_POOL] = [origin(catalog.HOME_POOL, config.home_address)]
         self.pools = {}
         for pool, origins in origin_sources.items():
             self.pools[pool] = cloudflare.LoadBalancerPool(
@@ -143,6 +154,29 @@ class Edge(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Nothing but Cloudflare reaches a cell: every origin host demands the bank's own client
+        # certificate (per-hostname authenticated origin pulls), never the certificate Cloudflare
+        # shares with every customer (https://developers.cloudflare.com/ssl/origin-configuration/authenticated-origin-pull/).
+        self.origin_pull_certificate = cloudflare.AuthenticatedOriginPullsHostnameCertificate(
+            "origin-pull-certificate",
+            zone_id=zone_id,
+            certificate=args.origin_pull_certificate,
+            private_key=args.origin_pull_private_key,
+            opts=child,
+        )
+        cloudflare.AuthenticatedOriginPulls(
+            "origin-pulls",
+            zone_id=zone_id,
+            configs=[
+                cloudflare.AuthenticatedOriginPullsConfigArgs(
+                    hostname=host, cert_id=self.origin_pull_certificate.id, enabled=True
+                )
+                for cells in config.cells.values()
+                for host in sorted(cells.values())
+            ],
+            opts=child,
+        )
+
         steering = edge.steering
         ids = {pool: p.id for pool, p in self.pools.items()}
         self.load_balancer = cloudflare.LoadBalancer(
@@ -157,15 +191,10 @@ class Edge(pulumi.ComponentResource):
             country_pools={c: [ids[p] for p in ps] for c, ps in steering.country_pools.items()},
             default_pools=[ids[p] for p in steering.default_pools],
             fallback_pool=ids[steering.fallback_pool],
-            # When a pool's origins fail mid-request, retry on the next pool in failover order.
+            # When a pool's origins fail mid-request, retry on the next pool in failover order
+            # (unauthenticated traffic only: the cell router never retries elsewhere).
             adaptive_routing=cloudflare.LoadBalancerAdaptiveRoutingArgs(failover_across_pools=True),
             session_affinity=SESSION_AFFINITY,
-            session_affinity_ttl=steering.session_affinity_ttl,
-            session_affinity_attributes=cloudflare.LoadBalancerSessionAffinityAttributesArgs(
-                samesite=SESSION_COOKIE_SAMESITE,
-                secure=SESSION_COOKIE_SECURE,
-                zero_downtime_failover=SESSION_FAILOVER,
-            ),
             opts=child,
         )
 
@@ -287,15 +316,38 @@ class Edge(pulumi.ComponentResource):
         )
 
 
-def cell_origins(outputs: Mapping[str, Any] | None) -> list[Any]:
-    """A regional stack's outputs (the contract) as pool origins, one per cell, in name order."""
-    cells = RegionOutputs.parse(outputs).cells
-    return [
-        cloudflare.LoadBalancerPoolOriginArgs(
-            name=cell, address=info.ingress_address, enabled=True, weight=1
-        )
-        for cell, info in sorted(cells.items())
-    ]
+def _monitor_args(
+    name: str, host: str, edge: EdgeSettings, account_id: str, opts: pulumi.ResourceOptions
+) -> cloudflare.LoadBalancerMonitor:
+    """An HTTPS health monitor of ``host``: the Host header selects the bank's virtual host and
+    the certificate name that allow_insecure=False verifies."""
+    return cloudflare.LoadBalancerMonitor(
+        name,
+        account_id=account_id,
+        description=f"demobank {host} health",
+        type=MONITOR_TYPE,
+        method="GET",
+        port=MONITOR_PORT,
+        path=edge.monitor.path,
+        header={"Host": [host]},
+        expected_codes=edge.monitor.expected_codes,
+        interval=edge.monitor.interval,
+        timeout=edge.monitor.timeout,
+        retries=edge.monitor.retries,
+        allow_insecure=MONITOR_ALLOW_INSECURE,
+        follow_redirects=MONITOR_FOLLOW_REDIRECTS,
+        opts=opts,
+    )
+
+
+def origin(name: str, address: str) -> cloudflare.LoadBalancerPoolOriginArgs:
+    """One enabled origin of a pool, at equal weight."""
+    return cloudflare.LoadBalancerPoolOriginArgs(name=name, address=address, enabled=True, weight=1)
+
+
+def ingress_address(outputs: Mapping[str, Any] | None, cell: str) -> str:
+    """A cell's ingress address from its regional stack's outputs (the contract)."""
+    return RegionOutputs.parse(outputs).cells[cell].ingress_address
 
 
 def check_regions(steering: Steering, pool: str) -> list[str]:

@@ -27,15 +27,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from rollout import names
+from rollout import cloudflare_ips, names
 from rollout.catalog import (
     ADDRESS,
     BASIC_ROLES,
     BUCKET,
     CELL,
+    CF_DNS_RECORD,
     CF_DNSSEC,
     CF_LB,
     CF_MONITOR,
+    CF_ORIGIN_PULLS,
+    CF_ORIGIN_PULLS_HOSTNAME_CERTIFICATE,
     CF_POOL,
     CF_RULESET,
     CF_ZONE_SETTING,
@@ -54,6 +57,7 @@ from rollout.catalog import (
     KMS_KEY_RING,
     LABELABLE,
     NETWORK,
+    REGION_SECURITY_POLICY,
     REQUIRED_LABELS,
     ROUTER,
     ROUTER_NAT,
@@ -875,6 +879,87 @@ def cloudflare_zone_hardening(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str
         out.append((anchor, f"no {CF_DNSSEC}"))
     if not any(n.type == CF_RULESET and n.props.get("phase") == MANAGED_WAF_PHASE for n in nodes):
         out.append((anchor, f"no {CF_RULESET} in phase {MANAGED_WAF_PHASE}"))
+    return out
+
+
+# Cloud Armor's default rule: the lowest priority, evaluated when nothing else matched.
+ARMOR_DEFAULT_PRIORITY = 2_147_483_647
+
+
+@stack_rule(
+    "cell-ingress-cloudflare-only",
+    "every cell's ingress has a Cloud Armor policy that admits only Cloudflare's published ranges",
+)
+def cell_ingress_cloudflare_only(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    by_urn = {n.urn: n for n in nodes}
+    cells = [n for n in nodes if n.type == CELL]
+    allowed = set(cloudflare_ips.load().all)
+    guarded: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for policy in (n for n in nodes if n.type == REGION_SECURITY_POLICY):
+        mine = cell_of(policy.urn, by_urn)
+        if mine is not None:
+            guarded.add(mine)
+        rules = [r for r in _list(policy.props.get("rules")) if isinstance(r, Mapping)]
+        default = [r for r in rules if r.get("priority") == ARMOR_DEFAULT_PRIORITY]
+        if not default or not str(default[0].get("action", "")).startswith("deny"):
+            out.append((policy.urn, "the default rule must deny; only Cloudflare is admitted"))
+        for r in rules:
+            if r.get("action") != "allow":
+                continue
+            ranges = [str(x) for x in _list(_get(r, "match.config.srcIpRanges"))]
+            outside = [x for x in ranges if x not in allowed]
+            if outside or not ranges:
+                found = ", ".join(outside) or "no ranges"
+                out.append(
+                    (
+                        policy.urn,
+                        f"rule {r.get('priority')} allows {found}, not Cloudflare's published "
+                        "ranges (edge/cloudflare-ips.json)",
+                    )
+                )
+    for c in cells:
+        if c.urn not in guarded:
+            out.append((c.urn, f"cell {c.name!r} has no Cloud Armor policy admitting Cloudflare"))
+    return out
+
+
+@stack_rule(
+    "cloudflare-origin-pulls",
+    "every cell origin host demands the bank's own client certificate (per-hostname origin pulls)",
+)
+def cloudflare_origin_pulls(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    origins = [
+        n
+        for n in nodes
+        if n.type == CF_DNS_RECORD and ".origin." in str(n.props.get("name", ""))
+    ]
+    if not origins:
+        return []
+    enabled = {
+        str(_get(c, "hostname"))
+        for n in nodes
+        if n.type == CF_ORIGIN_PULLS
+        for c in _list(n.props.get("configs"))
+        if _get(c, "enabled") is True and _get(c, "certId")
+    }
+    out = [
+        (
+            o.urn,
+            f"origin {o.props.get('name')} has no per-hostname authenticated origin pull; "
+            "list it in an AuthenticatedOriginPulls config with the bank's certificate",
+        )
+        for o in origins
+        if o.props.get("name") not in enabled
+    ]
+    if not any(n.type == CF_ORIGIN_PULLS_HOSTNAME_CERTIFICATE for n in nodes):
+        out.append(
+            (
+                origins[0].urn,
+                "no AuthenticatedOriginPullsHostnameCertificate: the cells would accept "
+                "Cloudflare's shared certificate, which any Cloudflare customer presents",
+            )
+        )
     return out
 
 

@@ -14,6 +14,7 @@ its parent fills them in.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -487,12 +488,45 @@ class EdgeConfig:
     """The existing home region's public ingress."""
     l10n_path: str
     """The CDN path of the localization bundles (cached as the objects say)."""
+    cells: dict[str, dict[str, str]]
+    """pool -> cell -> its origin hostname: the cells each regional stack builds."""
 
 
 @dataclass(frozen=True)
 class EdgeArgs:
     config: EdgeConfig
     regional_outputs: Mapping[str, pulumi.Input[Any]]
+    origin_pull_certificate: pulumi.Input[str]
+    """The bank's client certificate (PEM) Cloudflare presents to every cell origin."""
+    origin_pull_private_key: pulumi.Input[str]
+    """Its private key (secret config)."""
+
+
+@dataclass(frozen=True)
+class CellRouterConfig:
+    account_id: str
+    zone_id: str
+    script_name: str
+    script: str
+    """The Worker's ES module source (edge/cell-router/src/index.js)."""
+    main_module: str
+    compatibility_date: str
+    route_pattern: str
+    """Every request to the app host runs the router first."""
+    session_audience: str
+    origin_suffix: str
+    kv_title: str
+    maps: dict[str, tuple[str, str]]
+    """region -> (KV key ``shard-map/<region>/<version>.json``, the published map)."""
+    versions: dict[str, str]
+    """region -> the current map version (KV key ``current/<region>``)."""
+
+
+@dataclass(frozen=True)
+class CellRouterArgs:
+    config: CellRouterConfig
+    session_public_key: pulumi.Input[str]
+    """The identity service's public JWK (secret config), the Worker's secret binding."""
     """pool name -> that regional stack's outputs (``rollout.contract.RegionOutputs``)."""
 
 
@@ -550,6 +584,7 @@ class ShardMapsArgs:
 @dataclass(frozen=True)
 class GlobalArgs:
     edge: EdgeConfig
+    router: CellRouterConfig
     directory: GlobalDatabaseArgs
     localization: LocalizationPlatformArgs
     shard_maps: ShardMapsArgs
@@ -563,6 +598,9 @@ def bucket_name(project_id: str, purpose: str, file: str) -> str:
     return name
 
 
+ROUTER_DIR = Path(__file__).resolve().parent.parent / "edge" / "cell-router"
+
+
 def global_args(
     g: GlobalFile,
     *,
@@ -570,10 +608,13 @@ def global_args(
     stack_file: str,
     bundles: tuple[ObjectSpec, ...],
     shard_maps: dict[str, tuple[str, str]],
+    cells: dict[str, dict[str, str]],
 ) -> GlobalArgs:
-    """Everything the global stack builds, resolved from regions/global.yaml."""
+    """Everything the global stack builds, resolved from regions/global.yaml (``cells``: pool
+    -> cell -> origin hostname, from the regional stacks' config)."""
     labels = g.base_labels()
     host = f"{g.edge.hostname}.{g.zone.name}"
+    worker = json.loads((ROUTER_DIR / "worker.json").read_text(encoding="utf-8"))
     return GlobalArgs(
         edge=EdgeConfig(
             zone=g.zone,
@@ -581,6 +622,25 @@ def global_args(
             edge=g.edge,
             home_address=g.home_origin.address,
             l10n_path=g.localization.path,
+            cells=cells,
+        ),
+        router=CellRouterConfig(
+            account_id=g.zone.account_id,
+            zone_id=g.zone.id,
+            script_name=f"{names.PREFIX}-cell-router",
+            script=(ROUTER_DIR / worker["main_module"]).read_text(encoding="utf-8"),
+            main_module=Path(worker["main_module"]).name,
+            compatibility_date=worker["compatibility_date"],
+            route_pattern=f"{host}/*",
+            # Tokens are issued for the app's origin: the audience names it.
+            session_audience=f"https://{host}",
+            origin_suffix=names.origin_suffix(g.zone.name),
+            kv_title=f"{names.PREFIX}-shard-maps",
+            maps={region: (key, content) for region, (key, content) in shard_maps.items()},
+            versions={
+                region: key.rsplit("/", 1)[-1].removesuffix(".json")
+                for region, (key, _) in shard_maps.items()
+            },
         ),
         directory=GlobalDatabaseArgs(
             instance_name=names.region_name("global", "directory"),

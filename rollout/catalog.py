@@ -29,6 +29,7 @@ CELL_TOPICS_COMPONENT = "demobank:event_bus:CellTopics"
 CELL = "demobank:cell:Cell"
 CLUSTER_COMPONENT = "demobank:cluster:Cluster"
 CELL_BOOTSTRAP_COMPONENT = "demobank:cell_bootstrap:CellBootstrap"
+CELL_ROUTER_COMPONENT = "demobank:cell_router:CellRouter"
 WORKLOAD_IDENTITY_COMPONENT = "demobank:identity:WorkloadIdentity"
 EDGE_COMPONENT = "demobank:edge:Edge"
 GLOBAL_DATABASE_COMPONENT = "demobank:global_database:GlobalDatabase"
@@ -136,6 +137,16 @@ CF_RULESET = "cloudflare:index/ruleset:Ruleset"
 CF_POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 CF_LB = "cloudflare:index/loadBalancer:LoadBalancer"
 CF_MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+CF_WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript"
+CF_WORKERS_ROUTE = "cloudflare:index/workersRoute:WorkersRoute"
+CF_WORKERS_KV = "cloudflare:index/workersKv:WorkersKv"
+CF_WORKERS_KV_NAMESPACE = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
+CF_ORIGIN_PULLS = "cloudflare:index/authenticatedOriginPulls:AuthenticatedOriginPulls"
+CF_ORIGIN_PULLS_HOSTNAME_CERTIFICATE = (
+    "cloudflare:index/authenticatedOriginPullsHostnameCertificate:"
+    "AuthenticatedOriginPullsHostnameCertificate"
+)
 
 # Data that cannot be rebuilt from code: each carries protect=True (the stateful-protect
 # policy), and deleting or replacing one is data loss (rollout diff). Kafka topics hold
@@ -233,6 +244,12 @@ INGRESS_TAG = "demobank-ingress"
 
 # The pool of the existing home region; every other pool is a key of demobank:regionalStacks.
 HOME_POOL = "home"
+
+# The global stack's secret config (`pulumi config set --secret edge:<key> -s global`): the
+# session-token verification key of the cell router and the bank's origin-pull client
+# certificate. Never in a committed file; the offline plan stands in a marked placeholder.
+EDGE_SECRETS_NAMESPACE = "edge"
+EDGE_SECRETS = ("sessionPublicKey", "originPullCertificate", "originPullPrivateKey")
 
 # --------------------------------------------------------------------------------------------
 # Sharding

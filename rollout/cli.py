@@ -95,7 +95,15 @@ def _print_failover(planned: plan_model.Plan) -> int:
         print(f"    failover: {line}")
     if not problems:
         print("Failover: every region and country survives the loss of any one pool")
-    return len(problems)
+    routing = failover.check_cell_routing(planned)
+    for line in routing:
+        print(f"    cell routing: {line}")
+    if not routing:
+        print(
+            "Cell routing: every signed-in customer reaches only their own cell; a lost cell "
+            "costs only its customers, a lost pool none"
+        )
+    return len(problems) + len(routing)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ class CellOutputs(Generic[T]):
     """The cell's GKE cluster name."""
     database_id: T
     """The cell's Spanner database id."""
+    origin_hostname: T
+    """The cell's own origin host in the edge's zone (the cell router's target)."""
 
     def exports(self) -> dict[str, T]:
         """Output key -> value."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 from rollout.catalog import (
     BUCKET,
     CELL,
+    CF_DNS_RECORD,
     CF_LB,
     CF_POOL,
+    CF_WORKERS_SCRIPT,
     GKE_CLUSTER,
     KAFKA_CLUSTER,
     KAFKA_TOPIC,
@@ -106,7 +108,20 @@ def _regional(plan: Plan, chart: _Chart) -> None:
 def _global(plan: Plan, chart: _Chart) -> None:
     lbs = plan.of_type(CF_LB)
     edge = chart.node("edge", "Cloudflare edge", *(_cloud_name(lb) for lb in lbs))
+    # Signed-in customers: client -> the cell router -> their own cell's origin, and no other.
+    records = {str(r.inputs.get("name")): r for r in plan.of_type(CF_DNS_RECORD)}
+    for script in plan.of_type(CF_WORKERS_SCRIPT):
+        client = chart.node("client", "signed-in customer", shape="round")
+        wid = chart.node(script.urn, "cell router (Worker)", _cloud_name(script, "scriptName"))
+        chart.edge(client, wid)
+        chart.edge(wid, edge, dotted=True)  # no token: geo steering, as before
+        for host, record in sorted(records.items()):
+            if ".origin." in host:
+                cid = chart.node(record.urn, f"cell {host.split('.', 1)[0]}", host)
+                chart.edge(wid, cid)
     for pool in plan.of_type(CF_POOL):
+        if pool.name.startswith("cell-"):
+            continue  # a cell's own health pool, drawn as its origin above
         pid = chart.node(pool.urn, "pool", _cloud_name(pool))
         chart.edge(edge, pid)
         for i, origin in enumerate(pool.inputs.get("origins") or []):

@@ -39,7 +39,7 @@ from pulumi.runtime.stack import wait_for_rpcs
 
 from rollout import catalog
 from rollout.catalog import PROJECT_NAME
-from rollout.config import Project, load_project
+from rollout.config import Project, StackSpec, load_project
 from rollout.plan import Plan, Resource
 
 # ---------------------------------------------------------------------------------------------
@@ -484,15 +484,34 @@ def plan_stack(
     for ref in (spec.config.regionalStacks or {}).values():
         target = ref.rsplit("/", 1)[-1]
         stack_outputs[target] = plan_stack(target, project, cache=cache).outputs
+    config, secret_keys = offline_config(spec)
     plan = run_program(
         lambda: program.build(project),
         stack=stack,
-        config=spec.raw,
+        config=config,
+        secret_keys=secret_keys,
         project_id=spec.project_id,
         stack_outputs=stack_outputs,
     )
     cache[stack] = plan
     return plan
+
+
+def offline_config(spec: StackSpec) -> tuple[dict[str, str], list[str]]:
+    """The config the CLI would pass, and which keys are secret.
+
+    The global stack's edge secrets (catalog.EDGE_SECRETS) are never in a committed file and
+    the offline engine cannot decrypt a ``secure:`` value: each stands in as a marked
+    placeholder, a secret, so the plan shows where it goes and a saved plan redacts it.
+    """
+    config = dict(spec.raw)
+    secrets: list[str] = []
+    if spec.role == "global":
+        for key in catalog.EDGE_SECRETS:
+            full = f"{catalog.EDGE_SECRETS_NAMESPACE}:{key}"
+            config[full] = f"offline placeholder for {full}"
+            secrets.append(full)
+    return config, secrets
 
 
 def plan_all(project: Project | None = None, root: Path | None = None) -> dict[str, Plan]:

@@ -16,10 +16,20 @@ Three entry points, one rule set:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rollout.catalog import CF_LB, CF_POOL, CLOUDFLARE_REGIONS, HOME_POOL
+from rollout.catalog import (
+    CF_DNS_RECORD,
+    CF_LB,
+    CF_POOL,
+    CF_WORKERS_KV,
+    CF_WORKERS_ROUTE,
+    CLOUDFLARE_REGIONS,
+    HOME_POOL,
+)
 from rollout.config import Project, Steering
 from rollout.config.rules import GLOBAL_FILE
 from rollout.errors import Problem, format_path
@@ -143,4 +153,102 @@ def check_plan_failover(plan: Plan) -> list[str]:
     return [*out, *check_failover(steering, counts, source)]
 
 
-__all__ = ["check_failover", "check_plan_failover", "failover_problems", "project_pools"]
+# --------------------------------------------------------------------------------------------
+# Signed-in traffic, per cell: the cell router's proof
+# --------------------------------------------------------------------------------------------
+
+
+def check_cell_routing(plan: Plan) -> list[str]:
+    """What a planned global stack promises a signed-in customer, one line per broken promise.
+
+    - The router runs on every request to the app host (signed-in traffic never rides a pool).
+    - Each region's current map is in KV, matches its content hash, and gives every bucket to
+      exactly one cell: a customer is only ever routed to their home cell.
+    - Each cell of a map has its own origin host (no two cells share one), a proxied record and
+      a monitored pool of its own: losing a cell costs only the buckets that map gives it.
+    - A region's map names only cells of the pool that serves that region: the loss of a pool
+      never sends a signed-in customer out of their home region.
+    - A pool is healthy only with a monitor and at least ``minimum_origins`` origins.
+    """
+    from rollout import shards
+
+    source = f"plan {plan.stack}"
+    out: list[str] = []
+    lb_hosts = {str(r.inputs.get("name")) for r in plan.of_type(CF_LB)}
+    routes = {str(r.inputs.get("pattern")) for r in plan.of_type(CF_WORKERS_ROUTE)}
+    for host in sorted(lb_hosts):
+        if f"{host}/*" not in routes:
+            out.append(f"{source}: {host}: no cell router route {host}/*; signed-in traffic "
+                       "would ride the load balancer to a random cell")  # fmt: skip
+    kv = {
+        str(r.inputs.get("keyName")): str(r.inputs.get("value"))
+        for r in plan.of_type(CF_WORKERS_KV)
+    }
+    records = {str(r.inputs.get("name")): r for r in plan.of_type(CF_DNS_RECORD)}
+    pools = {r.name: r for r in plan.of_type(CF_POOL)}
+    pool_origins = {
+        name: {str(o.get("address")) for o in (r.inputs.get("origins") or [])}
+        for name, r in pools.items()
+    }
+    for key, version in sorted(kv.items()):
+        if not key.startswith("current/"):
+            continue
+        region = key.removeprefix("current/")
+        where = f"{source}: region {region}"
+        text = kv.get(f"shard-map/{region}/{version}.json")
+        if text is None:
+            out.append(f"{where}: current map {version} is not in KV; the router would answer 503")
+            continue
+        try:
+            doc = json.loads(text)
+            body = {k: v for k, v in doc.items() if k != "version"}
+            digest = hashlib.sha256(shards.canonical_json(body)).hexdigest()[:16]
+        except (ValueError, AttributeError):
+            out.append(f"{where}: map {version} is not a shard map")
+            continue
+        if digest != version or doc.get("version") != version:
+            out.append(f"{where}: map {version} does not match its content hash ({digest})")
+        owner: dict[int, str] = {}
+        for cell, ranges in (doc.get("cells") or {}).items():
+            for first, last in ranges:
+                for bucket in range(first, last + 1):
+                    if bucket in owner:
+                        out.append(
+                            f"{where}: bucket {bucket} is in cells {owner[bucket]} and {cell}"
+                        )
+                    owner[bucket] = cell
+        if sorted(owner) != list(range(int(doc.get("buckets", 0)))):
+            out.append(f"{where}: the map does not give every bucket to a cell")
+        origins: dict[str, str] = doc.get("origins") or {}
+        serving = [p for p, hosts in pool_origins.items() if set(origins.values()) <= hosts]
+        if not serving:
+            out.append(f"{where}: its cells' origins are not all in one regional pool; a "
+                       "customer could be sent out of their home region")  # fmt: skip
+        if len(set(origins.values())) != len(origins):
+            out.append(f"{where}: two cells share an origin host; a cell's loss would spread")
+        for cell in sorted(set(owner.values())):
+            host = origins.get(cell)
+            if host is None:
+                out.append(f"{where}: cell {cell}: no origin host in the map; the router would 503")
+                continue
+            record = records.get(host)
+            if record is None or record.inputs.get("proxied") is not True:
+                out.append(f"{where}: cell {cell}: {host} has no proxied DNS record")
+            own = [p for p, hosts in pool_origins.items() if hosts == {host}]
+            if not own or not pools[own[0]].inputs.get("monitor"):
+                out.append(f"{where}: cell {cell}: {host} has no monitored pool of its own")
+    for name, pool in sorted(pools.items()):
+        minimum = int(pool.inputs.get("minimumOrigins") or 1)
+        if len(pool_origins[name]) < minimum:
+            out.append(f"{source}: pool {name}: {len(pool_origins[name])} origins, under its "
+                       f"minimum_origins {minimum}: never healthy")  # fmt: skip
+    return out
+
+
+__all__ = [
+    "check_cell_routing",
+    "check_failover",
+    "check_plan_failover",
+    "failover_problems",
+    "project_pools",
+]

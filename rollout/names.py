@@ -72,10 +72,15 @@ def database_name(cell: str) -> str:
     return f"{cell}-db"
 
 
+def origin_suffix(zone: str) -> str:
+    """Where every cell's origin host lives in the edge's zone; the router refuses others."""
+    return f"origin.{zone}"
+
+
 def origin_hostname(cell: str, short: str, zone: str) -> str:
     """The cell's own origin host in the edge's zone: the cell router sends the cell's
     customers there and nowhere else (``<cell>.<region short>.origin.<zone>``)."""
-    return f"{cell}.{short}.origin.{zone}"
+    return f"{cell}.{short}.{origin_suffix(zone)}"
 
 
 def namespace(cell: str) -> str:

@@ -15,17 +15,17 @@ from typing import Any
 
 import pulumi
 
-from rollout.args import EdgeArgs, ObjectSpec, global_args, region_args
-from rollout.catalog import PROJECT_NAME
+from rollout import catalog, names
+from rollout.args import CellRouterArgs, EdgeArgs, ObjectSpec, global_args, region_args
 from rollout.config import Project, RegionSpec, StackSpec, load_project
 from rollout.errors import InputError, Problem
 
 # The stack-file keys whose value the program relies on, and the config namespace of each.
 CHECKED_KEYS = (
-    (PROJECT_NAME, "role"),
-    (PROJECT_NAME, "region"),
-    (PROJECT_NAME, "overrides"),
-    (PROJECT_NAME, "regionalStacks"),
+    (catalog.PROJECT_NAME, "role"),
+    (catalog.PROJECT_NAME, "region"),
+    (catalog.PROJECT_NAME, "overrides"),
+    (catalog.PROJECT_NAME, "regionalStacks"),
     ("gcp", "project"),
 )
 
@@ -89,6 +89,7 @@ def build_region(spec: RegionSpec, zone: str) -> None:
 
 def build_global(project: Project, spec: StackSpec) -> None:
     """The global stack: the edge over the regional stacks, the directory, the CDN content."""
+    from components.cell_router import CellRouter
     from components.edge import Edge
     from components.global_database import GlobalDatabase
     from components.localization import LocalizationPlatform
@@ -106,11 +107,28 @@ def build_global(project: Project, spec: StackSpec) -> None:
             ).objects
         ),
         shard_maps=published_shard_maps(project),
+        cells=pool_cells(project, spec),
     )
     # pool name -> "org/project/stack"; each regional stack's cells become that pool's origins.
     refs = spec.config.regionalStacks or {}
     regional = {pool: pulumi.StackReference(ref).outputs for pool, ref in refs.items()}
-    edge = Edge("edge", EdgeArgs(config=args.edge, regional_outputs=regional))
+    edge_secrets = pulumi.Config(catalog.EDGE_SECRETS_NAMESPACE)
+    edge = Edge(
+        "edge",
+        EdgeArgs(
+            config=args.edge,
+            regional_outputs=regional,
+            origin_pull_certificate=edge_secrets.require_secret("originPullCertificate"),
+            origin_pull_private_key=edge_secrets.require_secret("originPullPrivateKey"),
+        ),
+    )
+    CellRouter(
+        "cell-router",
+        CellRouterArgs(
+            config=args.router,
+            session_public_key=edge_secrets.require_secret("sessionPublicKey"),
+        ),
+    )
     directory = GlobalDatabase("directory", args.directory)
     l10n = LocalizationPlatform("l10n", args.localization)
     shard_maps = ShardMaps("shard-maps", args.shard_maps)
@@ -125,17 +143,36 @@ def build_global(project: Project, spec: StackSpec) -> None:
     pulumi.export("directory_database", directory.database.name)
 
 
+def pool_cells(project: Project, spec: StackSpec) -> dict[str, dict[str, str]]:
+    """pool -> cell -> origin hostname, for the regional stack behind each pool."""
+    zone = project.global_.zone.name
+    out: dict[str, dict[str, str]] = {}
+    for pool, ref in (spec.config.regionalStacks or {}).items():
+        region = project.stacks[ref.rsplit("/", 1)[-1]].region
+        assert region is not None  # the cross-file rules checked the reference
+        out[pool] = {c: names.origin_hostname(c, region.short, zone) for c in region.cells}
+    return out
+
+
 def published_shard_maps(project: Project) -> dict[str, tuple[str, str]]:
-    """region -> (object name, canonical JSON) of every regional stack's committed shard map."""
+    """region -> (object name, canonical JSON) of every regional stack's committed shard map,
+    naming each cell's origin hostname (the cell router's only targets)."""
     from rollout import shards
 
+    zone = project.global_.zone.name
     out: dict[str, tuple[str, str]] = {}
     for stack in project.regional_stacks():
         if stack.region is None:
             continue
-        table, _ = shards.load_table(project.root, stack.region.region)
-        name, content = shards.publish_artifact(table.region, table.assignment, table.buckets)
-        out[stack.region.region] = (name, content.decode("utf-8"))
+        spec = stack.region
+        table, _ = shards.load_table(project.root, spec.region)
+        origins = {
+            c: names.origin_hostname(c, spec.short, zone) for c in set(table.assignment.values())
+        }
+        name, content = shards.publish_artifact(
+            table.region, table.assignment, table.buckets, origins
+        )
+        out[spec.region] = (name, content.decode("utf-8"))
     return out
 
 

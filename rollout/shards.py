@@ -56,7 +56,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rollout import files, yamlfile
+from rollout import files, names, yamlfile
 from rollout.catalog import (
     CELL_NAME_MAX,
     CELL_NAME_MIN,
@@ -557,7 +557,7 @@ def drain_cell(
 # --------------------------------------------------------------------------- publication
 
 
-def _canonical(doc: Mapping[str, Any]) -> bytes:
+def canonical_json(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
@@ -565,9 +565,7 @@ def _canonical(doc: Mapping[str, Any]) -> bytes:
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-def origin_hostname(cell: str, region_short: str, zone: str) -> str:
-    """A cell's own origin hostname, ``<cell>.<region short code>.origin.<zone name>``."""
-    return f"{cell}.{region_short}.origin.{zone}"
+origin_hostname = names.origin_hostname  # one scheme, kept in rollout.names
 
 
 def project_origins(root: Path, region: str, cells: Iterable[str]) -> dict[str, str]:
@@ -630,8 +628,8 @@ def publish_artifact(
     }
     if origins is not None:
         body["origins"] = _checked_origins(origins, cells)
-    version = hashlib.sha256(_canonical(body)).hexdigest()[:16]
-    content = _canonical({**body, "version": version})
+    version = hashlib.sha256(canonical_json(body)).hexdigest()[:16]
+    content = canonical_json({**body, "version": version})
     return f"shard-map/{region}/{version}.json", content
 
 

@@ -62,12 +62,23 @@ def test_shard_maps_are_published_as_immutable_versions(plans: dict[str, Plan]) 
     assert set(published) == {"europe-west2", "asia-southeast1"}
     for region, name in published.items():
         table, _ = shards.load_table(ROOT, region)
-        expected_name, content = shards.publish_artifact(region, table.assignment, table.buckets)
+        cells = set(table.assignment.values())
+        origins = shards.project_origins(ROOT, region, cells)
+        expected_name, content = shards.publish_artifact(
+            region, table.assignment, table.buckets, origins
+        )
         assert name == expected_name
         obj = plan.one(OBJECT, region)
         assert obj.inputs["name"] == name and obj.inputs["content"] == content.decode()
         assert obj.retain_on_delete  # an old version stays for routers pinned to it
         assert json.loads(content)["version"] in name
+        # the cell router reads the very same bytes from Workers KV, and the pointer names them
+        kv = plan.one(catalog.CF_WORKERS_KV, f"cell-router-map-{region}")
+        assert kv.inputs["keyName"] == name and kv.inputs["value"] == content.decode()
+        assert kv.retain_on_delete
+        current = plan.one(catalog.CF_WORKERS_KV, f"cell-router-current-{region}")
+        assert current.inputs == {**current.inputs, "keyName": f"current/{region}"}
+        assert f"{current.inputs['value']}.json" in name and kv.urn in current.dependencies
 
 
 # The go-live gate guards the bundle publish (the global stack), not a regional `pulumi up`:

@@ -394,12 +394,18 @@ def test_each_shipped_diagram_names_its_cells(plans: dict[str, Plan]) -> None:
     assert regional and all(p.of_type(CELL) for p in regional), "regional stacks have cells"
 
 
-def test_global_diagram_shows_pools_and_origins(plans: dict[str, Plan]) -> None:
+def test_global_diagram_shows_pools_origins_and_the_cell_router(plans: dict[str, Plan]) -> None:
     text = diagram.mermaid(plans["global"])
     for pool in plans["global"].of_type(catalog.CF_POOL):
+        if pool.name.startswith("cell-"):  # a cell's own health pool: drawn as its origin
+            continue
         assert f'"pool<br/>{pool.inputs["name"]}"' in text
         for origin in pool.inputs.get("origins") or []:
             assert origin["address"] in text
+    assert '("signed-in customer")' in text
+    assert '["cell router (Worker)<br/>demobank-cell-router"]' in text
+    for cell in ("eu-1", "eu-2", "apac-1", "apac-2"):
+        assert f'["cell {cell}<br/>' in text
 
 
 def test_labels_are_escaped() -> None:

@@ -24,7 +24,7 @@ from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL
 from rollout.config import Project, Steering, load_project
 from rollout.config.problems import is_credential_key
 from rollout.ddl import read_ddl
-from rollout.engine import run_program
+from rollout.engine import offline_config, run_program
 from rollout.failover import (
     check_failover,
     check_plan_failover,
@@ -47,8 +47,18 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "spanner_instance": "demobank-euw2-spanner",
         "kafka_cluster": "demobank-euw2-kafka",
         "cells": {
-            "eu-2": {"ingress_address": "198.51.100.12", "cluster_name": "c2", "database_id": "d2"},
-            "eu-1": {"ingress_address": "198.51.100.11", "cluster_name": "c1", "database_id": "d1"},
+            "eu-2": {
+                "ingress_address": "198.51.100.12",
+                "cluster_name": "c2",
+                "database_id": "d2",
+                "origin_hostname": "eu-2.euw2.origin.demobank.example",
+            },
+            "eu-1": {
+                "ingress_address": "198.51.100.11",
+                "cluster_name": "c1",
+                "database_id": "d1",
+                "origin_hostname": "eu-1.euw2.origin.demobank.example",
+            },
         },
     },
     "apac": {
@@ -57,7 +67,13 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "spanner_instance": "demobank-ase1-spanner",
         "kafka_cluster": "demobank-ase1-kafka",
         "cells": {
-            "ap-1": {"ingress_address": "198.51.100.21", "cluster_name": "c", "database_id": "d"}
+            f"apac-{i}": {
+                "ingress_address": f"198.51.100.2{i}",
+                "cluster_name": f"c{i}",
+                "database_id": f"d{i}",
+                "origin_hostname": f"apac-{i}.ase1.origin.demobank.example",
+            }
+            for i in (1, 2)
         },
     },
 }
@@ -77,10 +93,12 @@ def glob(plans: dict[str, Plan]) -> Plan:
 def synthetic(project: Project) -> Plan:
     """The global stack planned against regional outputs that follow the full contract."""
     spec = project.stack("global")
+    config, secret_keys = offline_config(spec)
     return run_program(
         lambda: program.build(project),
         stack="global",
-        config=spec.raw,
+        config=config,
+        secret_keys=secret_keys,
         project_id="demobank-global-test",
         stack_outputs=copy.deepcopy(SYNTHETIC),
     )
@@ -114,6 +132,7 @@ def test_outputs(glob: Plan) -> None:
 def test_every_resource_sits_in_its_component(glob: Plan) -> None:
     components = {r.urn: r.type for r in glob.resources if r.is_component}
     assert sorted(components.values()) == [
+        catalog.CELL_ROUTER_COMPONENT,
         catalog.EDGE_COMPONENT,
         catalog.GLOBAL_DATABASE_COMPONENT,
         catalog.LOCALIZATION_COMPONENT,
@@ -129,6 +148,8 @@ def test_every_resource_sits_in_its_component(glob: Plan) -> None:
             assert owner.startswith(("demobank:localization:", "demobank:shards:")), r.urn
         elif r.name.startswith("l10n-"):  # the CDN path to the bundle bucket
             assert owner == catalog.LOCALIZATION_COMPONENT, r.urn
+        elif r.type.startswith("cloudflare:index/workers"):
+            assert owner == catalog.CELL_ROUTER_COMPONENT, r.urn
         else:
             assert owner == catalog.EDGE_COMPONENT, r.urn
 
@@ -146,8 +167,7 @@ def test_load_balancer_follows_the_yaml(glob: Plan, project: Project) -> None:
     } == steering.country_pools
     assert ids_to_names(glob, lb["defaultPools"]) == steering.default_pools
     assert ids_to_names(glob, [lb["fallbackPool"]]) == [steering.fallback_pool]
-    assert lb["sessionAffinity"] == "cookie"
-    assert lb["sessionAffinityTtl"] == steering.session_affinity_ttl
+    assert lb["sessionAffinity"] == "none"  # signed-in traffic goes by the cell router
     assert lb["adaptiveRouting"] == {"failoverAcrossPools": True}
 
 
@@ -156,9 +176,11 @@ def test_every_pool_is_monitored_and_checked_near_its_users(glob: Plan) -> None:
     assert monitor.inputs["allowInsecure"] is False
     assert monitor.inputs["type"] == "https"
     pools = glob.of_type(POOL)
-    assert {p.name for p in pools} == {"eu", "apac", HOME_POOL}
+    cells = {f"cell-{c}" for c in ("eu-1", "eu-2", "apac-1", "apac-2")}
+    assert {p.name for p in pools} == {"eu", "apac", HOME_POOL} | cells
     for p in pools:
-        assert p.inputs["monitor"] == "monitor-id", p.name
+        expected = f"monitor-{p.name.removeprefix('cell-')}-id" if p.name in cells else "monitor-id"
+        assert p.inputs["monitor"] == expected, p.name
         assert p.inputs["minimumOrigins"] == 1 and p.inputs["enabled"] is True
         assert p.inputs["checkRegions"] and set(p.inputs["checkRegions"]) <= set(CLOUDFLARE_REGIONS)
     assert "WEU" in glob.one(POOL, "eu").inputs["checkRegions"]
@@ -207,25 +229,30 @@ def test_waf_cache_and_rate_limit_rules(glob: Plan, project: Project) -> None:
         assert f'"{path}"' in rule["expression"]
 
 
-def test_stack_reference_feeds_pool_origins(synthetic: Plan) -> None:
-    """Each regional pool's origins are exactly that stack's cell ingress addresses."""
+def origin_records(plan: Plan, pool: str) -> dict[str, str]:
+    """A regional pool's origins, each host name resolved through its proxied record."""
+    by_host = {r.inputs["name"]: r.inputs["content"] for r in plan.of_type(catalog.CF_DNS_RECORD)}
+    return {host: by_host[host] for host in pool_addresses(plan, pool)}
+
+
+def test_stack_reference_feeds_the_cell_origins(synthetic: Plan) -> None:
+    """Each regional pool lists that stack's cells by origin host, each record pointing at the
+    cell's ingress address as the StackReference reports it."""
     for pool, outputs in SYNTHETIC.items():
         cells = outputs["cells"]
-        assert pool_addresses(synthetic, pool) == [
-            cells[c]["ingress_address"] for c in sorted(cells)
-        ]
+        assert origin_records(synthetic, pool) == {
+            cells[c]["origin_hostname"]: cells[c]["ingress_address"] for c in sorted(cells)
+        }
     assert check_plan_failover(synthetic) == []
 
 
-def test_shipped_regional_outputs_feed_pool_origins(plans: dict[str, Plan]) -> None:
-    """Same, against the regional stacks' own offline plans (once they export cells)."""
-    missing = [s for s in ("eu", "apac") if "cells" not in plans[s].outputs]
-    if missing:
-        pytest.skip(f"regional stacks {missing} do not export `cells` yet (regional contract)")
+def test_shipped_regional_outputs_feed_the_cell_origins(plans: dict[str, Plan]) -> None:
+    """Same, against the regional stacks' own offline plans."""
     for pool in ("eu", "apac"):
         cells = plans[pool].outputs["cells"]
-        expected = [cells[c]["ingress_address"] for c in sorted(cells)]
-        assert pool_addresses(plans["global"], pool) == expected
+        assert origin_records(plans["global"], pool) == {
+            cells[c]["origin_hostname"]: cells[c]["ingress_address"] for c in sorted(cells)
+        }
     assert check_plan_failover(plans["global"]) == []
 
 

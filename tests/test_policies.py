@@ -829,10 +829,18 @@ def test_workload_identities_hold_no_ddl() -> None:
             role=catalog.WORKLOAD_IDENTITY_USER,
             member="serviceAccount:p.svc.id.goog[bank-eu-1/bank-workload]",
         ),
-        node("fgac", catalog.SPANNER_DATABASE_IAM_MEMBER, member=app,
-             role="roles/spanner.fineGrainedAccessUser"),  # fmt: skip
-        node("ddl", catalog.SPANNER_DATABASE_IAM_MEMBER, member=mig,
-             role="roles/spanner.databaseAdmin"),  # fmt: skip
+        node(
+            "fgac",
+            catalog.SPANNER_DATABASE_IAM_MEMBER,
+            member=app,
+            role="roles/spanner.fineGrainedAccessUser",
+        ),  # fmt: skip
+        node(
+            "ddl",
+            catalog.SPANNER_DATABASE_IAM_MEMBER,
+            member=mig,
+            role="roles/spanner.databaseAdmin",
+        ),  # fmt: skip
     ]
     assert check(nodes, EU) == []  # the migration identity may hold DDL; it runs no pods
     app_ddl = node(
@@ -909,6 +917,8 @@ def tiny_plan(private_nodes: bool = True) -> Plan:
             res("urn:gke::eu-1-gke", R.GKE_CLUSTER, cell, gke),
             res("urn:pool::eu-1-pool", R.GKE_NODE_POOL, cell, node_pool()),
             res("urn:db::eu-1-db", R.SPANNER_DATABASE, cell, spanner_database(), protect=True),
+            res("urn:armor::eu-1-armor", catalog.REGION_SECURITY_POLICY, cell, cloudflare_only()),
+            # last, so a test can pop it
             res(
                 "urn:backup::eu-1-backup",
                 R.SPANNER_BACKUP_SCHEDULE,
@@ -919,6 +929,23 @@ def tiny_plan(private_nodes: bool = True) -> Plan:
         ],
         {"region": "europe-west2"},
     )
+
+
+def cloudflare_only() -> dict[str, Any]:
+    """A cell's Cloud Armor policy: Cloudflare's ranges allowed, everything else denied."""
+    from rollout import cloudflare_ips
+
+    ranges = list(cloudflare_ips.load().all)
+    allow = [
+        {"action": "allow", "priority": 1000 + i, "match": {"config": {"srcIpRanges": chunk}}}
+        for i, chunk in enumerate(ranges[j : j + 10] for j in range(0, len(ranges), 10))
+    ]
+    deny = {
+        "action": "deny(403)",
+        "priority": 2_147_483_647,
+        "match": {"config": {"srcIpRanges": ["*"]}},
+    }
+    return {"name": "demobank-euw2-eu-1-armor", "region": "europe-west2", "rules": [*allow, deny]}
 
 
 def test_check_plan_on_a_tiny_plan() -> None:

@@ -268,7 +268,10 @@ def test_stack_outputs(plans: dict[str, Plan], project: Project, stack: str) -> 
     assert isinstance(out["kafka_cluster"], str) and out["kafka_cluster"]
     assert set(out["cells"]) == set(spec.cells)
     for cell, values in out["cells"].items():
-        assert set(values) == {"ingress_address", "cluster_name", "database_id"}
+        assert set(values) == {"ingress_address", "cluster_name", "database_id", "origin_hostname"}
+        assert values["origin_hostname"] == names.origin_hostname(
+            cell, spec.short, project.global_.zone.name
+        )
         assert values["cluster_name"] == names.cell_name(spec.short, cell, "gke")
         assert values["database_id"] == names.database_name(cell)
         ipaddress.ip_address(values["ingress_address"])
