@@ -823,6 +823,10 @@ def add_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     publish.add_argument("--out", type=Path, default=None, help="output directory (./build)")
     publish.set_defaults(func=_cmd_publish)
 
+    from rollout import moves  # here, not at the top: moves imports this module
+
+    moves.add_cli(sub)
+
 
 __all__ = [
     "DEFAULT_BUCKETS",

@@ -62,10 +62,14 @@ CREATE TABLE Transactions (
 -- sent for a change that rolled back. EventId is a UUIDv4 key (no hot split on insert).
 -- ShardId (0..63, chosen at random or from the event key) lets up to 64 relays share the work.
 -- PendingSince is the commit timestamp while the event waits and NULL once it is published,
--- so the NULL_FILTERED index below holds only pending events and shrinks as they go out.
+-- so the NULL_FILTERED indexes below hold only pending events and shrink as they go out.
 CREATE TABLE Outbox (
   EventId STRING(36) NOT NULL,
   ShardId INT64 NOT NULL,
+  -- The bucket of the customer the event is about (rollout.shards.bucket_for), so a bucket
+  -- move (rollout/moves.py) carries the bucket's pending events to the new cell. NULL for an
+  -- event about no customer: it stays with the cell that wrote it.
+  Bucket INT64,
   -- Kafka topic names are at most 249 characters.
   Topic STRING(249) NOT NULL,
   -- Kafka record key (e.g. the CustomerId) so one customer's events stay in order.
@@ -75,8 +79,34 @@ CREATE TABLE Outbox (
   PendingSince TIMESTAMP OPTIONS (allow_commit_timestamp = true),
   PublishedAt TIMESTAMP OPTIONS (allow_commit_timestamp = true),
   CONSTRAINT OutboxShardRange CHECK (ShardId >= 0 AND ShardId < 64),
+  CONSTRAINT OutboxBucketNonNegative CHECK (Bucket >= 0),
 ) PRIMARY KEY (EventId);
 
 -- A relay reads its shard's pending events oldest first. The index leads with ShardId, not
 -- the timestamp, so index writes spread over 64 ranges instead of hitting one hot end.
 CREATE NULL_FILTERED INDEX OutboxPending ON Outbox (ShardId, PendingSince);
+
+-- A bucket move finds the bucket's pending events here; Bucket leads (0..B-1, no hot end).
+CREATE NULL_FILTERED INDEX OutboxPendingByBucket ON Outbox (Bucket, PendingSince);
+
+-- Buckets this cell must not write (rollout/moves.py). A row exists while the bucket moves out
+-- (State 'out') or in ('in'), and stays ('away') once the bucket has left, so a router with a
+-- stale map cannot write here. The app's contract: every read-write transaction that writes a
+-- customer's rows, or an Outbox event with a Bucket, first reads this table at that bucket in
+-- the same transaction and writes nothing if a row exists. Reading it in the same transaction
+-- is what makes the fence exact: Spanner orders that transaction either before the fence
+-- commits (so the move's copy, read at the fence's commit timestamp, sees its rows) or after
+-- it (so it sees the fence). CopyCursor, in the row of a move's lowest bucket on the
+-- receiving cell, is the move's progress there, written in the same commit as each batch of
+-- copied rows: a resumed copy starts right after it.
+-- Bucket (0..B-1, at most 65,536 values) leads the key; this table holds at most one row per
+-- bucket and changes only when a move does.
+CREATE TABLE BucketFences (
+  Bucket INT64 NOT NULL,
+  MoveId STRING(36) NOT NULL,
+  State STRING(8) NOT NULL,
+  CopyCursor STRING(MAX),
+  UpdatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+  CONSTRAINT BucketFencesBucketRange CHECK (Bucket >= 0 AND Bucket < 65536),
+  CONSTRAINT BucketFencesState CHECK (State IN ('out', 'in', 'away')),
+) PRIMARY KEY (Bucket);

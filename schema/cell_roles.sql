@@ -13,3 +13,6 @@ GRANT SELECT, INSERT, UPDATE ON TABLE Accounts TO ROLE app;
 GRANT SELECT, INSERT ON TABLE Transactions TO ROLE app;
 -- The outbox relay marks events published and deletes them after publication.
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE Outbox TO ROLE app;
+-- A bucket being moved is fenced (rollout shards move): before each write the app reads the
+-- bucket's fence in the same transaction; only the mover sets or lifts it.
+GRANT SELECT ON TABLE BucketFences TO ROLE app;

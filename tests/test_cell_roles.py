@@ -33,6 +33,7 @@ EXPECTED = {
     "Accounts": {"SELECT", "INSERT", "UPDATE"},
     "Transactions": {"SELECT", "INSERT"},
     "Outbox": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "BucketFences": {"SELECT"},
 }
 
 

@@ -26,6 +26,15 @@ _INDEX = re.compile(r"CREATE (?:UNIQUE )?(?:NULL_FILTERED )?INDEX \w+ ON (\w+) \
 _COLUMN = re.compile(r"^\s*(\w+)\s+([A-Z]+[0-9]*)", re.MULTILINE)
 
 
+def bounded(statements: list[str], table: str, column: str) -> bool:
+    """``column`` of ``table`` is a small bounded number: CHECK (c >= 0 AND c < N)."""
+    rule = re.compile(rf"CHECK \({column} >= 0 AND {column} < (\d+)\)")
+    for stmt in statements:
+        if (m := _TABLE.match(stmt)) and m.group(1) == table and (found := rule.search(stmt)):
+            return int(found.group(1)) <= 65_536
+    return False
+
+
 def tables(statements: list[str]) -> dict[str, tuple[dict[str, str], list[str]]]:
     """Table -> (column -> type, primary key columns) from read_ddl output."""
     out: dict[str, tuple[dict[str, str], list[str]]] = {}
@@ -52,6 +61,8 @@ def test_read_ddl_strips_comments_and_splits() -> None:
         "CREATE TABLE Transactions",
         "CREATE TABLE Outbox",
         "CREATE NULL_FILTERED INDEX OutboxPending ON Outbox",
+        "CREATE NULL_FILTERED INDEX OutboxPendingByBucket ON Outbox",
+        "CREATE TABLE BucketFences",
     ]
     assert not any("--" in s or s.endswith(";") for s in statements)
 
@@ -68,9 +79,13 @@ def test_no_monotonic_first_key(ddl: Path) -> None:
     found = tables(statements)
     assert found, "no CREATE TABLE parsed"
     for table, (columns, key) in found.items():
-        # A random UUIDv4 string leads every key; an INT64 or TIMESTAMP first key would let a
-        # sequence or clock send every insert to the last split.
-        assert columns[key[0]] in ("STRING", "UUID"), f"{table} key starts with {key[0]}"
+        # A random UUIDv4 string (or a content hash) leads every key, or a small bounded shard
+        # number (a bucket); an unbounded INT64 or a TIMESTAMP first key would let a sequence
+        # or clock send every insert to the last split.
+        kind = columns[key[0]]
+        assert kind in ("STRING", "UUID") or (
+            kind == "INT64" and bounded(statements, table, key[0])
+        ), f"{table} key starts with {key[0]}"
     for stmt in statements:
         if m := _INDEX.match(stmt):
             columns = found[m.group(1)][0]
@@ -90,11 +105,12 @@ def test_cell_schema_shape() -> None:
 
 def test_directory_holds_no_personal_data() -> None:
     found = tables(read_ddl(DIRECTORY_DDL))
-    assert list(found) == ["CustomerDirectory"]
+    assert list(found) == ["CustomerDirectory", "BucketMoves", "ShardMapVersions"]
     columns, key = found["CustomerDirectory"]
     assert key == ["CustomerId"]
     assert set(columns) == {"CustomerId", "HomeRegion", "Cell", "Bucket", "UpdatedAt"}
-    assert [c for c in columns if PERSONAL.search(c)] == []
+    for table, (columns, _) in found.items():
+        assert [c for c in columns if PERSONAL.search(c)] == [], table
 
 
 # --------------------------------------------------------------------------- emulator
