@@ -259,9 +259,17 @@ def _maker(type_: str, custom: bool, typed: bool) -> Any:
 
     import pulumi
 
+    from rollout.catalog import K8S_PROVIDER
+
     if not custom:
         return lambda name: pulumi.ComponentResource(type_, name)
     package, module, cls_name = type_.split(":")
+    if typed and package == "kubernetes":
+        return _kubernetes_maker(type_)
+    if typed and type_ == K8S_PROVIDER:
+        import pulumi_kubernetes as k8s
+
+        return lambda name: k8s.Provider(name)
     if not typed or package not in _PACKAGES:
         return lambda name: pulumi.CustomResource(type_, name, props={})
     key = (type_, typed)
@@ -279,6 +287,36 @@ def _maker(type_: str, custom: bool, typed: bool) -> Any:
 
 
 _MAKERS: dict[tuple[str, bool], Any] = {}
+
+# Kubernetes API groups -> pulumi_kubernetes modules; other groups are custom resources.
+_K8S_GROUPS = {
+    "core": "core",
+    "networking.k8s.io": "networking",
+    "rbac.authorization.k8s.io": "rbac",
+}
+
+
+def _kubernetes_maker(type_: str) -> Any:
+    """The floor of a Kubernetes type: its typed class, or a CustomResource for CRDs."""
+    import importlib
+
+    import pulumi_kubernetes as k8s
+
+    _, module, kind = type_.split(":")
+    group, _, version = module.rpartition("/")
+    if group in _K8S_GROUPS:
+        import inspect
+
+        mod = importlib.import_module(f"pulumi_kubernetes.{_K8S_GROUPS[group]}.{version}")
+        cls = getattr(mod, kind)
+        args_cls = getattr(mod, f"{kind}InitArgs", None) or getattr(mod, f"{kind}Args")
+        required = {  # the required arguments only, as the floor gives every typed class
+            n: "x"
+            for n, p in inspect.signature(args_cls.__init__).parameters.items()
+            if n not in ("self", "__self__") and p.default is inspect.Parameter.empty
+        }
+        return lambda name: cls(name, **required)
+    return lambda name: k8s.apiextensions.CustomResource(name, api_version=module, kind=kind)
 
 
 def _floor_stack(
