@@ -90,7 +90,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def generate(dest: Path, regions: int, cells: int) -> list[str]:
     """Write a project of ``regions`` x ``cells`` into ``dest``; return the regional stacks."""
     from rollout import shards
-    from rollout.catalog import CLOUDFLARE_REGIONS, GCP_REGIONS, HOME_POOL
+    from rollout.catalog import CLOUDFLARE_REGIONS, GCP_REGIONS, HOME_POOL, REGION_JURISDICTIONS
 
     for name in ("Pulumi.yaml",):
         shutil.copy2(ROOT / name, dest / name)
@@ -113,6 +113,7 @@ def generate(dest: Path, regions: int, cells: int) -> list[str]:
         stack = f"r{i}"
         region_doc = {
             "region": gcp_region,
+            "jurisdiction": REGION_JURISDICTIONS[gcp_region],
             "short": f"r{i}",
             "hub": {
                 "name": f"hub{i}",

@@ -13,6 +13,7 @@ import pulumi_gcp as gcp
 from components.cell_bootstrap import CellBootstrap
 from components.cluster import Cluster
 from components.event_bus import CellTopics
+from components.foundation import HsmKeys
 from components.identity import WorkloadIdentity
 from components.network import flow_logs
 from components.spanner import CellDatabase
@@ -33,6 +34,8 @@ class Cell(pulumi.ComponentResource):
 
     subnet: gcp.compute.Subnetwork
     """The cell's own subnet (nodes, with pods and services as secondary ranges)."""
+    keys: HsmKeys
+    """The cell's own HSM keys (its database, its nodes' boot disks)."""
     cluster: Cluster
     """The cell's private GKE cluster."""
     database: CellDatabase
@@ -52,6 +55,8 @@ class Cell(pulumi.ComponentResource):
         super().__init__(catalog.CELL, name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
+        # Compute Engine API calls (the subnet, the ingress address) wait for it to be on.
+        compute = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
 
         subnet = config.subnet
         self.subnet = gcp.compute.Subnetwork(
@@ -70,8 +75,9 @@ class Cell(pulumi.ComponentResource):
             ],
             private_ip_google_access=True,  # private nodes reach Google APIs without NAT
             log_config=flow_logs(),
-            opts=child,
+            opts=compute,
         )
+        self.keys = HsmKeys(f"{name}-keys", config.keys, args.project_number, args.apis, child)
         self.cluster = Cluster(
             name,
             ClusterArgs(
@@ -79,14 +85,25 @@ class Cell(pulumi.ComponentResource):
                 network=args.network,
                 subnet=self.subnet.id,
                 project_number=args.project_number,
+                boot_disk_key=self.keys.keys["boot-disks"],
+                apis=args.apis,
             ),
             child,
         )
         self.database = CellDatabase(
-            name, CellDatabaseArgs(config=config.database, instance=args.spanner_instance), child
+            name,
+            CellDatabaseArgs(
+                config=config.database,
+                instance=args.spanner_instance,
+                key=self.keys.keys["spanner"],
+                apis=args.apis,
+            ),
+            child,
         )
         self.topics = CellTopics(
-            name, CellTopicsArgs(config=config.topics, cluster_id=args.kafka_cluster_id), child
+            name,
+            CellTopicsArgs(config=config.topics, cluster_id=args.kafka_cluster_id, apis=args.apis),
+            child,
         )
         self.identity = WorkloadIdentity(
             name,
@@ -96,6 +113,7 @@ class Cell(pulumi.ComponentResource):
                 database=self.database.database_id,
                 kafka_cluster_id=args.kafka_cluster_id,
                 cluster=self.cluster.cluster,
+                apis=args.apis,
             ),
             child,
         )
@@ -108,7 +126,7 @@ class Cell(pulumi.ComponentResource):
             network_tier="PREMIUM",
             description=config.ingress.description,
             labels=config.labels,
-            opts=child,
+            opts=compute,
         )
         self.bootstrap = CellBootstrap(
             name,
@@ -116,6 +134,7 @@ class Cell(pulumi.ComponentResource):
                 config=config.bootstrap,
                 cluster=self.cluster.cluster,
                 app_email=self.identity.email,
+                apis=args.apis,
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.ingress]),
         )

@@ -13,17 +13,18 @@ import pulumi
 import pulumi_gcp as gcp
 
 from rollout import catalog
-from rollout.args import ClusterArgs, ClusterConfig
+from rollout.args import ClusterArgs
 
-# Least privilege for nodes: write logs and metrics, read monitoring config, pull images.
-# Never the default compute service account (Editor on the whole project).
+# Least privilege for nodes: GKE's own node role (logs, metrics, resource metadata: what a node
+# needs and no more, https://cloud.google.com/kubernetes-engine/docs/how-to/service-accounts#default-gke-service-agent),
+# and pulling images. Never the default compute service account (Editor on the whole project).
 NODE_ROLES = (
-    "roles/logging.logWriter",
-    "roles/monitoring.metricWriter",
-    "roles/monitoring.viewer",
-    "roles/stackdriver.resourceMetadata.writer",
+    "roles/container.defaultNodeServiceAccount",
     "roles/artifactregistry.reader",
 )
+
+# The kubelet's read-only port (10255) serves pod and node data without authentication: off.
+KUBELET_READONLY_PORT = "FALSE"
 
 # Kubernetes secrets are envelope-encrypted with a customer-managed key rotated every 90 days.
 KEY_ROTATION = f"{90 * 86_400}s"
@@ -35,7 +36,9 @@ LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
-def node_hardening(service_account: pulumi.Input[str]) -> dict[str, Any]:
+def node_hardening(
+    service_account: pulumi.Input[str], boot_disk_key: pulumi.Input[str]
+) -> dict[str, Any]:
     """What every node of a cell runs with, the default pool's and the node pool's alike.
 
     One source for both SDK argument types (``ClusterNodeConfigArgs``,
@@ -44,6 +47,9 @@ def node_hardening(service_account: pulumi.Input[str]) -> dict[str, Any]:
     return {
         "image_type": "COS_CONTAINERD",  # Container-Optimized OS: minimal, read-only root
         "service_account": service_account,
+        # Boot disks under the region's HSM key (Compute Engine's agent holds the grant).
+        "boot_disk_kms_key": boot_disk_key,
+        "kubelet_config": {"insecure_kubelet_readonly_port_enabled": KUBELET_READONLY_PORT},
         "oauth_scopes": OAUTH_SCOPES,
         # Secure boot and integrity monitoring: only signed boot components run.
         "shielded_instance_config": {
@@ -73,17 +79,17 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(catalog.CLUSTER_COMPONENT, name, None, opts)
-        config = args.config
-        grants = self._node_identity(name, config)
-        key_grant = self._secrets_key(name, config, args.project_number)
+        grants = self._node_identity(name, args)
+        key_grant = self._secrets_key(name, args)
         self.cluster = self._cluster(name, args, key_grant)
-        self.node_pool = self._node_pool(name, config, grants)
+        self.node_pool = self._node_pool(name, args, grants)
         self.cluster_name = self.cluster.name
         self.register_outputs({"cluster_name": self.cluster_name})
 
-    def _node_identity(self, name: str, config: ClusterConfig) -> list[gcp.projects.IAMMember]:
+    def _node_identity(self, name: str, args: ClusterArgs) -> list[gcp.projects.IAMMember]:
         """The nodes' own least-privilege service account, and its project roles."""
-        child = pulumi.ResourceOptions(parent=self)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
         self.node_account = gcp.serviceaccount.Account(
             f"{name}-nodes",
             account_id=config.names.node_account,
@@ -102,18 +108,17 @@ class Cluster(pulumi.ComponentResource):
             for role in NODE_ROLES
         ]
 
-    def _secrets_key(
-        self, name: str, config: ClusterConfig, project_number: pulumi.Input[str]
-    ) -> gcp.kms.CryptoKeyIAMMember:
+    def _secrets_key(self, name: str, args: ClusterArgs) -> gcp.kms.CryptoKeyIAMMember:
         """The key that encrypts the cluster's Kubernetes secrets, granted to GKE's agent."""
-        child = pulumi.ResourceOptions(parent=self)
+        config, project_number = args.config, args.project_number
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
         # Key ring and key cannot be truly deleted and losing the key loses every secret:
         # protected, and the key also carries the provider's PREVENT guard.
         key_ring = gcp.kms.KeyRing(
             f"{name}-keyring",
             name=config.names.keyring,
             location=config.region,  # GKE requires the key in the cluster's location
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=list(args.apis)),
         )
         self.secrets_key = gcp.kms.CryptoKey(
             f"{name}-secrets-key",
@@ -134,7 +139,7 @@ class Cluster(pulumi.ComponentResource):
             member=pulumi.Output.concat(
                 "serviceAccount:service-",
                 project_number,
-                "@container-engine-robot.iam.gserviceaccount.com",
+                f"@{catalog.SERVICE_AGENTS[catalog.API_CONTAINER][0]}.iam.gserviceaccount.com",
             ),
             opts=child,
         )
@@ -151,6 +156,9 @@ class Cluster(pulumi.ComponentResource):
             network=args.network,
             subnetwork=args.subnet,
             networking_mode="VPC_NATIVE",
+            # Explicit, not GKE's implicit default: the config rules size each cell's pod range
+            # for this many pods per node (a /24 per node, rollout.config.rules.pod_capacity).
+            default_max_pods_per_node=catalog.GKE_MAX_PODS_PER_NODE,
             ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
                 cluster_secondary_range_name=config.pods_range,
                 services_secondary_range_name=config.services_range,
@@ -163,7 +171,13 @@ class Cluster(pulumi.ComponentResource):
             remove_default_node_pool=True,
             initial_node_count=1,
             node_config=gcp.container.ClusterNodeConfigArgs(
-                **node_hardening(self.node_account.email)
+                **node_hardening(self.node_account.email, args.boot_disk_key.key)
+            ),
+            # Pools created later (by anyone) start with the kubelet's read-only port off too.
+            node_pool_defaults=gcp.container.ClusterNodePoolDefaultsArgs(
+                node_config_defaults=gcp.container.ClusterNodePoolDefaultsNodeConfigDefaultsArgs(
+                    insecure_kubelet_readonly_port_enabled=KUBELET_READONLY_PORT
+                )
             ),
             # Private nodes and a private control-plane endpoint: nothing of the cluster has
             # a public address.
@@ -171,6 +185,17 @@ class Cluster(pulumi.ComponentResource):
                 enable_private_nodes=True,
                 enable_private_endpoint=True,
                 master_ipv4_cidr_block=config.master_range,
+            ),
+            # The DNS-based endpoint: CI and operators reach the control plane by its
+            # Google-managed name, with no network path into the VPC, and every request is
+            # authorized by IAM (container.clusters.connect) before Kubernetes RBAC; Kubernetes
+            # tokens and client certificates are not accepted there (the enable_k8s_*_via_dns
+            # flags stay off). The IP endpoint stays private, for the bank's networks below.
+            # https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation#dns-based_endpoint
+            control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                    allow_external_traffic=True
+                ),
             ),
             # Control plane reachable only from the named bank networks (never 0.0.0.0/0,
             # enforced by the config model), and not from Google Cloud's public ranges.
@@ -238,14 +263,17 @@ class Cluster(pulumi.ComponentResource):
             # The cluster runs a cell's workload: a destroy or replace must be deliberate.
             deletion_protection=True,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[key_grant], ignore_changes=["nodeConfig"]
+                parent=self,
+                depends_on=[key_grant, *args.apis, *args.boot_disk_key.grants],
+                ignore_changes=["nodeConfig"],
             ),
         )
 
     def _node_pool(
-        self, name: str, config: ClusterConfig, grants: list[gcp.projects.IAMMember]
+        self, name: str, args: ClusterArgs, grants: list[gcp.projects.IAMMember]
     ) -> gcp.container.NodePool:
         """The autoscaled node pool every workload of the cell runs on."""
+        config = args.config
         settings = config.settings
         return gcp.container.NodePool(
             f"{name}-pool",
@@ -260,12 +288,13 @@ class Cluster(pulumi.ComponentResource):
                 max_node_count=settings.max_nodes_per_zone,
             ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            # Surge upgrades: one extra node at a time, never fewer than asked for.
+            # Surge upgrades: one extra node at a time, never fewer than asked for (the pod
+            # range is sized for the surge node too).
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
-                max_surge=1, max_unavailable=0
+                max_surge=catalog.GKE_MAX_SURGE, max_unavailable=0
             ),
             node_config=gcp.container.NodePoolNodeConfigArgs(
-                **node_hardening(self.node_account.email),
+                **node_hardening(self.node_account.email, args.boot_disk_key.key),
                 machine_type=settings.machine_type,
                 disk_size_gb=settings.disk_size_gb,
                 disk_type="pd-balanced",
@@ -274,5 +303,7 @@ class Cluster(pulumi.ComponentResource):
                 # the only tag the health-check firewall rule admits
                 tags=[catalog.INGRESS_TAG],
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*grants, *args.apis, *args.boot_disk_key.grants]
+            ),
         )

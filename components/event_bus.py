@@ -37,13 +37,16 @@ class EventBus(pulumi.ComponentResource):
             # Private access only: brokers get addresses in the substrate subnet, no public
             # endpoint is configured.
             gcp_config=gcp.managedkafka.ClusterGcpConfigArgs(
+                # Messages at rest under the region's HSM key (fixed at creation: Managed Kafka
+                # cannot change it later); the agent's grant comes first.
+                kms_key=args.key.key,
                 access_config=gcp.managedkafka.ClusterGcpConfigAccessConfigArgs(
                     network_configs=[
                         gcp.managedkafka.ClusterGcpConfigAccessConfigNetworkConfigArgs(
                             subnet=args.subnet
                         )
                     ]
-                )
+                ),
             ),
             # Spread partitions onto new brokers when the cluster is scaled up.
             rebalance_config=gcp.managedkafka.ClusterRebalanceConfigArgs(
@@ -52,7 +55,9 @@ class EventBus(pulumi.ComponentResource):
             labels=config.labels,
             # Managed Kafka has no deletion_protection field; PREVENT is the provider's guard.
             deletion_policy=catalog.PREVENT,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=True, depends_on=[*args.apis, *args.key.grants]
+            ),
         )
         self.cluster_id = self.cluster.cluster_id
         self.resource_id = self.cluster.id
@@ -88,7 +93,7 @@ class CellTopics(pulumi.ComponentResource):
                 # A topic holds acknowledged events until retention: stateful (catalog), so
                 # protected, with the provider's own guard too.
                 deletion_policy=catalog.PREVENT,
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=list(args.apis)),
             )
         self.topic_ids = [settings.topic_id for settings in config.topics.values()]
         self.register_outputs({"topics": self.topic_ids})

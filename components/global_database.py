@@ -1,7 +1,9 @@
 """The global directory: a multi-region Spanner instance holding customer id -> region and cell.
 
 Only pseudonymous routing data lives here (see schema/directory.sql); personal data stays in
-the cell databases inside each region's residency.
+the cell databases inside each region's residency. Where the directory sits on a custom
+configuration (a base such as eur5, its leader, and optional read-only replicas), that
+configuration is created first and the instance is placed on it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ DEFAULT_BACKUP_SCHEDULE_TYPE = "NONE"
 class GlobalDatabase(pulumi.ComponentResource):
     """Multi-region Spanner instance and the protected, backed-up directory database."""
 
+    instance_config: gcp.spanner.InstanceConfig | None
+    """The custom configuration the instance sits on (None on a Google-managed one)."""
     instance: gcp.spanner.Instance
     """The multi-region (Enterprise Plus) Spanner instance."""
     database: gcp.spanner.Database
@@ -40,11 +44,36 @@ class GlobalDatabase(pulumi.ComponentResource):
         s = args.settings
         stateful = pulumi.ResourceOptions(parent=self, protect=True)
 
+        self.instance_config = None
+        config: pulumi.Input[str] = s.instance_config
+        if args.custom_config is not None:
+            custom = args.custom_config
+            # The instance cannot exist without it, and moving the instance off it is a
+            # migration: guarded like the instance itself. The API refuses replicas that do not
+            # include every replica of the base (rollout.catalog.SPANNER_BASE_CONFIGS), and an
+            # optional read-only region the base does not offer (`gcloud spanner
+            # instance-configs describe <base>`: optionalReplicas) - both known only at apply.
+            self.instance_config = gcp.spanner.InstanceConfig(
+                "instance-config",
+                name=custom.name,
+                display_name=custom.display_name,
+                base_config=custom.base_config,
+                replicas=[
+                    gcp.spanner.InstanceConfigReplicaArgs(
+                        location=r.location, type=r.type, default_leader_location=r.default_leader
+                    )
+                    for r in custom.replicas
+                ],
+                labels=args.labels,
+                deletion_policy=catalog.PREVENT,
+                opts=stateful,
+            )
+            config = self.instance_config.name
         self.instance = gcp.spanner.Instance(
             "instance",
             name=args.instance_name,
             display_name="Demo Bank global directory",
-            config=s.instance_config,
+            config=config,
             edition=s.edition,
             autoscaling_config=autoscaling_config(s.autoscaling),
             default_backup_schedule_type=DEFAULT_BACKUP_SCHEDULE_TYPE,

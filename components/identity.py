@@ -46,7 +46,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
         super().__init__(catalog.WORKLOAD_IDENTITY_COMPONENT, name, None, opts)
         config = args.config
         cell = config.cell
-        child = pulumi.ResourceOptions(parent=self)
+        # IAM, Spanner and Managed Kafka API calls: each after its API is on
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
         self.account = gcp.serviceaccount.Account(
             f"{name}-app",
             account_id=config.account_id,
@@ -61,7 +62,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             service_account_id=self.account.name,
             role="roles/iam.workloadIdentityUser",
             member=config.workload_member,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cluster]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cluster, *args.apis]),
         )
         # The cell's own database only, through fine-grained access control: the app may
         # connect with the database role that schema/cell_roles.sql grants table privileges,

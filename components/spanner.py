@@ -26,13 +26,14 @@ class SpannerInstance(pulumi.ComponentResource):
         self, name: str, args: SpannerInstanceArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__(catalog.SPANNER_INSTANCE_COMPONENT, name, None, opts)
+        config = args.config
         self.instance = gcp.spanner.Instance(
             f"{name}-instance",
-            name=args.name,
-            config=args.config,  # regional-<region>: the region's data residency
-            display_name=args.display_name,
-            edition=args.edition,
-            autoscaling_config=autoscaling_config(args.autoscaling),
+            name=config.name,
+            config=config.config,  # regional-<region>: the region's data residency
+            display_name=config.display_name,
+            edition=config.edition,
+            autoscaling_config=autoscaling_config(config.autoscaling),
             # Each cell database has its own reviewed backup schedule (CellDatabase); the
             # instance-level automatic one would only double the backups.
             default_backup_schedule_type="NONE",
@@ -41,8 +42,8 @@ class SpannerInstance(pulumi.ComponentResource):
             # The Spanner instance has no deletion_protection field; PREVENT is its guard, and
             # the databases' enable_drop_protection also blocks deleting the instance.
             deletion_policy=catalog.PREVENT,
-            labels=args.labels,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            labels=config.labels,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=list(args.apis)),
         )
         self.name = self.instance.name
         self.register_outputs({"name": self.name})
@@ -66,6 +67,11 @@ class CellDatabase(pulumi.ComponentResource):
             name=config.name,
             instance=args.instance,
             ddls=list(config.ddl),
+            # Customer-managed encryption with the region's HSM key: the bank can revoke
+            # Google's access to the data (and backups follow the database's encryption). The
+            # key sits in the instance's region, as Spanner requires, and its agent's grant
+            # comes first (https://cloud.google.com/spanner/docs/cmek).
+            encryption_config=gcp.spanner.DatabaseEncryptionConfigArgs(kms_key_name=args.key.key),
             # Point-in-time recovery window (config guarantees >= 1 day).
             version_retention_period=config.version_retention_period,
             # Spanner-side: no API, console or gcloud call may drop the database (or its
@@ -74,7 +80,9 @@ class CellDatabase(pulumi.ComponentResource):
             # Provider-side: a destroy or replacing update fails.
             deletion_protection=True,
             deletion_policy=catalog.PREVENT,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=True, depends_on=[*args.apis, *args.key.grants]
+            ),
         )
         backup_schedule(f"{name}-backups", config.backup, args.instance, self.database, self)
         self.database_id = self.database.name

@@ -15,8 +15,9 @@ Residency: a regional stack's expected region is ``Ctx.region``. ``check_plan`` 
 the plan's ``region`` output (``rollout.contract``) unless the caller passes a ctx; the
 CrossGuard pack reads it from the policy pack's config (``rollout policy-config STACK``) and
 fails closed when a rule that needs it has none. A stack without a region
-(the global stack) is still held to the continent rule: a resource labelled with a European
-region may not sit in an Asian location and the reverse.
+(the global stack) is still held to the jurisdiction rule: a resource labelled with a region
+keeps its data under that region's law (``rollout.catalog.REGION_JURISDICTIONS``: London is
+the UK, not the EU), wherever its location puts the copies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from rollout import cloudflare_ips, names
+from rollout import catalog, cloudflare_ips, names
 from rollout.catalog import (
     ADDRESS,
     BASIC_ROLES,
@@ -56,6 +57,7 @@ from rollout.catalog import (
     KMS_CRYPTO_KEY,
     KMS_KEY_RING,
     LABELABLE,
+    LOG_BUCKET,
     NETWORK,
     REGION_SECURITY_POLICY,
     REQUIRED_LABELS,
@@ -71,6 +73,7 @@ from rollout.catalog import (
     STATEFUL,
     SUBNETWORK,
     WORKLOAD_IDENTITY_USER,
+    jurisdictions_of,
 )
 from rollout.contract import region_of
 
@@ -461,36 +464,34 @@ def spanner_backup_schedule(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, 
 # Residency
 # --------------------------------------------------------------------------------------------
 
-# type -> the property that places it
+# type -> the property that places it: every type a regional stack builds with a location
+# (a test holds every located type of the shipped plans to this table). Buckets and log
+# buckets keep data; KMS key rings hold the keys to it; the rest place its processing.
 LOCATION_PROPS: dict[str, str] = {
     SPANNER_INSTANCE: "config",
     KAFKA_CLUSTER: "location",
     KAFKA_TOPIC: "location",
+    KAFKA_ACL: "location",
     SUBNETWORK: "region",
     ADDRESS: "region",
     ROUTER: "region",
     ROUTER_NAT: "region",
+    REGION_SECURITY_POLICY: "region",
     GKE_CLUSTER: "location",
     GKE_NODE_POOL: "location",
     KMS_KEY_RING: "location",
     BUCKET: "location",
+    LOG_BUCKET: "location",
 }
+# Types the provider would place somewhere of its own choosing (its default region, or
+# `global`) when the location is left out: a regional stack must set it.
+MUST_BE_PLACED = frozenset(
+    {SPANNER_INSTANCE, KAFKA_CLUSTER, KMS_KEY_RING, BUCKET, LOG_BUCKET, GKE_CLUSTER}
+)
 
 
 def _expected(type_: str, region: str) -> str:
     return f"regional-{region}" if type_ == SPANNER_INSTANCE else region
-
-
-def continent(location: str) -> str | None:
-    """``eu`` / ``apac`` / ``us`` for a GCP location or Spanner config; None if unclear."""
-    loc = str(location).lower().removeprefix("regional-")
-    if loc.startswith(("europe-", "eur")) or loc in ("eu",):
-        return "eu"
-    if loc.startswith(("asia-", "australia-", "asia")) or loc in ("apac",):
-        return "apac"
-    if loc.startswith(("us-", "northamerica-", "southamerica-", "nam")) or loc == "us":
-        return "us"
-    return None
 
 
 @rule(
@@ -505,7 +506,7 @@ def data_residency(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     key = LOCATION_PROPS[type_]
     value = props.get(key)
     if value is None or value == UNKNOWN:
-        if type_ in (SPANNER_INSTANCE, KAFKA_CLUSTER, KMS_KEY_RING, BUCKET, GKE_CLUSTER):
+        if type_ in MUST_BE_PLACED:
             return [f"{key} must be set to {_expected(type_, ctx.region)!r} (region residency)"]
         return []  # subnets etc. default to the provider's region
     want = _expected(type_, ctx.region).lower()
@@ -517,21 +518,42 @@ def data_residency(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     return []
 
 
+def _codes(found: Iterable[str]) -> str:
+    return ", ".join(sorted(found))
+
+
 @rule(
-    "residency-continent",
-    "no European data in an Asian location and the reverse",
+    "residency-jurisdiction",
+    "data stays under the law of the region it belongs to: London is the UK, not the EU; "
+    "Singapore is Singapore (rollout.catalog.REGION_JURISDICTIONS)",
     LOCATION_PROPS,
     needs_region=True,
 )
-def residency_continent(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+def residency_jurisdiction(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    """The resource's region (the stack's, else its region label) fixes one jurisdiction; every
+    copy its location keeps must be under it. A location whose jurisdictions are not known
+    (an unlisted multi-region) is refused for data that has a region: it cannot be shown to stay.
+    """
     labels = props.get(LABELABLE.get(type_, "labels")) or {}
     declared = ctx.region or (labels.get("region") if isinstance(labels, Mapping) else None)
-    value = props.get(LOCATION_PROPS[type_])
+    key = LOCATION_PROPS[type_]
+    value = props.get(key)
     if not declared or not value or value == UNKNOWN:
         return []
-    want, got = continent(str(declared)), continent(str(value))
-    if want and got and want != got:
-        return [f"{LOCATION_PROPS[type_]} {value!r} is in {got}; this data belongs in {want}"]
+    want = jurisdictions_of(declared)
+    if want is None:
+        return []  # `global` resources belong to no one region
+    got = jurisdictions_of(value)
+    if got is None:
+        return [
+            f"{key} {value!r} has no known jurisdiction (rollout.catalog); data of {declared} "
+            f"must stay under {_codes(want)} law: place it in {declared}"
+        ]
+    if got != want:
+        return [
+            f"{key} {value!r} is under {_codes(got)} law; data of {declared} must stay under "
+            f"{_codes(want)} law"
+        ]
     return []
 
 
@@ -959,6 +981,73 @@ def cloudflare_origin_pulls(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, 
                 "no AuthenticatedOriginPullsHostnameCertificate: the cells would accept "
                 "Cloudflare's shared certificate, which any Cloudflare customer presents",
             )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# What the providers accept (the config models check the YAML; these check the plan, so a
+# preview of a hand-edited program is held to the same rules). Sources: rollout.catalog.
+# --------------------------------------------------------------------------------------------
+
+
+@rule(
+    "cloudflare-hsts-preload",
+    "HSTS with preload carries a max-age of at least one year (the preload list's rule)",
+    [CF_ZONE_SETTING],
+)
+def cloudflare_hsts_preload(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    if not _setting(props, "security_header"):
+        return []
+    hsts = _either(props.get("value"), "strictTransportSecurity", "strict_transport_security")
+    age = _either(hsts, "maxAge", "max_age")
+    if _either(hsts, "preload", "preload") is not True or not isinstance(age, (int, float)):
+        return []
+    if age < catalog.HSTS_PRELOAD_MIN_AGE:
+        return [
+            f"HSTS preload with max_age {age}: the preload list needs at least "
+            f"{catalog.HSTS_PRELOAD_MIN_AGE} s (one year)"
+        ]
+    return []
+
+
+def _pu_problem(value: Any, where: str) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None  # unknown during preview
+    step = (
+        catalog.SPANNER_PU_STEP_SMALL
+        if value < catalog.SPANNER_PU_STEP_LARGE
+        else (catalog.SPANNER_PU_STEP_LARGE)
+    )
+    if value <= 0 or value % step:
+        return f"{where} {value:g} is not a multiple of {step} (100s below 1000, 1000s above)"
+    return None
+
+
+@rule(
+    "spanner-capacity",
+    "Spanner processing units come in hundreds below 1000 and thousands above; the autoscaler "
+    "needs the Enterprise or Enterprise Plus edition",
+    [SPANNER_INSTANCE],
+)
+def spanner_capacity(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    limits = _get(props, "autoscalingConfig.autoscalingLimits") or {}
+    out = [
+        problem
+        for key in ("minProcessingUnits", "maxProcessingUnits")
+        if (problem := _pu_problem(_get(limits, key), f"autoscalingLimits.{key}"))
+    ]
+    if (problem := _pu_problem(props.get("processingUnits"), "processingUnits")) is not None:
+        out.append(problem)
+    edition = props.get("edition")
+    if (
+        props.get("autoscalingConfig")
+        and edition not in (None, UNKNOWN)
+        and edition not in catalog.SPANNER_AUTOSCALING_EDITIONS
+    ):
+        out.append(
+            f"edition {edition!r} with autoscalingConfig: the managed autoscaler needs "
+            f"{' or '.join(catalog.SPANNER_AUTOSCALING_EDITIONS)}"
         )
     return out
 

@@ -70,6 +70,62 @@ GIB = 1024**3
 # --------------------------------------------------------------------------------------------
 
 
+Apis = tuple[pulumi.Resource, ...]
+"""The project's API services (``gcp.projects.Service``) a component's resources call: each
+resource depends on them, so nothing is created before its API is on."""
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """A customer-managed key, and the grants that let its service agent use it."""
+
+    key: pulumi.Input[str]
+    """The key's id (projects/P/locations/L/keyRings/R/cryptoKeys/K)."""
+    grants: tuple[pulumi.Resource, ...]
+    """The agent's encrypter/decrypter grant: whatever uses the key depends on it."""
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    name: str
+    """The key's name in the region's key ring."""
+    agent: str
+    """The API whose service agent encrypts with it (rollout.catalog.SERVICE_AGENTS)."""
+
+
+@dataclass(frozen=True)
+class KeyRingConfig:
+    """A key ring in the region and its HSM keys."""
+
+    region: str
+    name: str
+    keys: dict[str, KeyConfig]
+    """Purpose (kafka, buckets; a cell's spanner, boot-disks) -> its HSM key."""
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FoundationConfig:
+    project: str
+    region: str
+    apis: tuple[str, ...]
+    """Every API the regional stack uses, in the order they are enabled."""
+    agents: tuple[str, ...]
+    """APIs whose service agent is created explicitly (gcp.projects.ServiceIdentity)."""
+    keys: KeyRingConfig
+    """The region's own key ring: the keys of the region's shared resources."""
+    attestor: str
+    """The Binary Authorization attestor every image must be attested by."""
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FoundationArgs:
+    config: FoundationConfig
+    project_number: pulumi.Input[str]
+    """The project's number (the service agents' addresses)."""
+
+
 @dataclass(frozen=True)
 class NetworkNames:
     vpc: str
@@ -79,22 +135,48 @@ class NetworkNames:
     nat: str
     allow_health_checks: str
     deny_all_ingress: str
+    deny_all_egress: str
+    allow_internal_egress: str
+    allow_google_apis_egress: str
+    google_apis_route: str
 
 
 @dataclass(frozen=True)
-class NetworkArgs:
+class PrivateZone:
+    """A private Cloud DNS zone sending a Google domain to the restricted VIP."""
+
+    name: str
+    dns_name: str
+    """The zone's domain, e.g. googleapis.com."""
+    vip_name: str
+    """The name that holds the VIP's A records; every other name is a CNAME to it."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
     region: str
     description: str
     """The VPC's description (region and hub)."""
+    cidr: str
+    """The region's whole range: the only private destination egress may reach."""
     substrate_cidr: str
     """The region's shared subnet's range."""
     proxy_cidr: str
     """The region's proxy-only subnet (the cells' regional Gateways' Envoy proxies)."""
     names: NetworkNames
+    zones: dict[str, PrivateZone]
+    """Zone key (rollout.catalog.RESTRICTED_DOMAINS) -> its private zone."""
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
-class SpannerInstanceArgs:
+class NetworkArgs:
+    config: NetworkConfig
+    apis: Apis = ()
+
+
+@dataclass(frozen=True)
+class SpannerInstanceConfig:
     name: str
     config: str
     """The instance configuration: ``regional-<region>``, the region's data residency."""
@@ -102,6 +184,12 @@ class SpannerInstanceArgs:
     edition: str
     autoscaling: SpannerAutoscaling
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SpannerInstanceArgs:
+    config: SpannerInstanceConfig
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +206,9 @@ class EventBusArgs:
     config: EventBusConfig
     subnet: pulumi.Input[str]
     """The region's substrate subnet id (projects/P/regions/R/subnetworks/S)."""
+    key: EncryptionKey
+    """The region's HSM key for Managed Kafka."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +266,9 @@ class ClusterArgs:
     """The cell's own subnet id."""
     project_number: pulumi.Input[str]
     """The project's number (for the GKE service agent's address)."""
+    boot_disk_key: EncryptionKey
+    """The cell's HSM key for its nodes' boot disks."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +284,9 @@ class CellDatabaseArgs:
     config: CellDatabaseConfig
     instance: pulumi.Input[str]
     """The region's Spanner instance id."""
+    key: EncryptionKey
+    """The cell's HSM key for its database."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +309,7 @@ class CellTopicsArgs:
     config: CellTopicsConfig
     cluster_id: pulumi.Input[str]
     """The region's Kafka cluster (short id)."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +342,7 @@ class WorkloadIdentityArgs:
     """The region's Managed Kafka cluster (short id)."""
     cluster: pulumi.Resource
     """The cell's GKE cluster: its creation creates the Workload Identity pool."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -280,6 +379,8 @@ class CellBootstrapArgs:
     """The cell's cluster: its Kubernetes provider is built from it."""
     app_email: pulumi.Input[str]
     """The cell's Google service account, the KSA's Workload Identity."""
+    apis: Apis = ()
+    """For the Cloud Armor policy (compute.googleapis.com)."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +394,8 @@ class CellConfig:
     identity: WorkloadIdentityConfig
     ingress: IngressConfig
     bootstrap: CellBootstrapConfig
+    keys: KeyRingConfig
+    """The cell's own HSM keys: its database's and its nodes' boot disks'."""
 
 
 @dataclass(frozen=True)
@@ -305,7 +408,8 @@ class CellArgs:
     kafka_cluster_id: pulumi.Input[str]
     """The region's Managed Kafka cluster (short id)."""
     project_number: pulumi.Input[str]
-    """The project's number (for the GKE service agent)."""
+    """The project's number (for the service agents' addresses)."""
+    apis: Apis = ()
 
 
 @dataclass(frozen=True)
@@ -315,11 +419,22 @@ class RegionArgs:
     hub: str
     oncall_group: str
     """The Google group paged for the region."""
-    network: NetworkArgs
-    spanner: SpannerInstanceArgs
+    foundation: FoundationConfig
+    network: NetworkConfig
+    spanner: SpannerInstanceConfig
     event_bus: EventBusConfig
     cells: dict[str, CellConfig]
     """Cell name (its Pulumi logical name) -> its config, in the region file's order."""
+
+
+# HSM keys: purpose -> the API whose service agent encrypts with it. The region's key ring holds
+# the keys of what the cells share (the Kafka cluster; buckets: the key every regional bucket is
+# created with, none yet, the log bucket being Cloud Logging's own). Each cell's data is under
+# keys of its own, in its own key ring in the region: a cell shares no key with another (the
+# cell-isolation rule), and disabling one cell's keys makes that cell's data, and only it,
+# unreadable.
+REGION_KEYS = {"kafka": catalog.API_MANAGED_KAFKA, "buckets": catalog.API_STORAGE}
+CELL_KEYS = {"spanner": catalog.API_SPANNER, "boot-disks": catalog.API_COMPUTE}
 
 
 @cache
@@ -354,9 +469,24 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
         region=spec.region,
         hub=spec.hub.name,
         oncall_group=spec.hub.oncall_group,
-        network=NetworkArgs(
+        foundation=FoundationConfig(
+            project=spec.project,
+            region=spec.region,
+            apis=catalog.REGIONAL_APIS,
+            agents=tuple(api for api, (_, create) in catalog.SERVICE_AGENTS.items() if create),
+            keys=KeyRingConfig(
+                region=spec.region,
+                name=names.region_name(spec.short, "keys"),
+                keys={p: KeyConfig(name=p, agent=api) for p, api in REGION_KEYS.items()},
+                labels=base,
+            ),
+            attestor=spec.cluster.binary_authorization_attestor,
+            labels=base,
+        ),
+        network=NetworkConfig(
             region=spec.region,
             description=f"Demo Bank {spec.region} ({spec.hub.name} hub)",
+            cidr=spec.network.cidr,
             substrate_cidr=spec.network.substrate_cidr,
             proxy_cidr=spec.network.proxy_cidr,
             names=NetworkNames(
@@ -365,8 +495,17 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
                     for field in NetworkNames.__dataclass_fields__
                 }
             ),
+            zones={
+                key: PrivateZone(
+                    name=names.region_name(spec.short, f"{key}-zone"),
+                    dns_name=dns_name,
+                    vip_name=vip_name,
+                )
+                for key, (dns_name, vip_name) in catalog.RESTRICTED_DOMAINS.items()
+            },
+            labels=base,
         ),
-        spanner=SpannerInstanceArgs(
+        spanner=SpannerInstanceConfig(
             name=names.region_name(spec.short, "spanner"),
             config=spec.spanner_config,
             display_name=names.spanner_display_name(spec.short),
@@ -393,6 +532,12 @@ def cell_config(spec: RegionSpec, cell: str, zone: str) -> CellConfig:
     return CellConfig(
         region=spec.region,
         labels=labels,
+        keys=KeyRingConfig(
+            region=spec.region,
+            name=names.cell_name(spec.short, cell, "hsm"),
+            keys={p: KeyConfig(name=p, agent=api) for p, api in CELL_KEYS.items()},
+            labels=labels,
+        ),
         subnet=SubnetConfig(
             name=names.cell_name(spec.short, cell, "subnet"),
             ranges=ranges,
@@ -531,6 +676,27 @@ class CellRouterArgs:
 
 
 @dataclass(frozen=True)
+class SpannerReplica:
+    """One replica of a Spanner instance configuration, as the API lists it."""
+
+    location: str
+    type: str
+    """READ_WRITE, READ_ONLY or WITNESS."""
+    default_leader: bool
+
+
+@dataclass(frozen=True)
+class CustomInstanceConfig:
+    """A user-managed Spanner configuration: its base's replicas, the leader moved where the
+    YAML says, plus the optional read-only replicas."""
+
+    name: str
+    display_name: str
+    base_config: str
+    replicas: tuple[SpannerReplica, ...]
+
+
+@dataclass(frozen=True)
 class GlobalDatabaseArgs:
     instance_name: str
     database_name: str
@@ -540,6 +706,26 @@ class GlobalDatabaseArgs:
     """the directory schema, one statement per item (schema/directory.sql)."""
     labels: dict[str, str]
     """owner, cost-center, hub and region labels."""
+    custom_config: CustomInstanceConfig | None = None
+    """The custom configuration to create first, when the directory sits on one."""
+
+
+def custom_instance_config(d: DirectorySettings) -> CustomInstanceConfig | None:
+    """The directory's custom configuration (base_config set), or None for a managed one."""
+    if d.base_config is None:
+        return None
+    base = catalog.SPANNER_BASE_CONFIGS[d.base_config]
+    leader = d.default_leader or next(r for r, _, lead in base if lead)
+    replicas = tuple(
+        SpannerReplica(location, kind, kind == "READ_WRITE" and location == leader)
+        for location, kind, _ in base
+    ) + tuple(SpannerReplica(r, "READ_ONLY", False) for r in d.read_only_replicas)
+    return CustomInstanceConfig(
+        name=d.instance_config,
+        display_name="Demo Bank directory",
+        base_config=d.base_config,
+        replicas=replicas,
+    )
 
 
 @dataclass(frozen=True)
@@ -648,6 +834,7 @@ def global_args(
             settings=g.directory,
             ddl=schema_statements(DIRECTORY_SCHEMA),
             labels=labels,
+            custom_config=custom_instance_config(g.directory),
         ),
         localization=LocalizationPlatformArgs(
             bucket_name=bucket_name(project_id, "l10n-bundles", stack_file),

@@ -35,6 +35,9 @@ EDGE_COMPONENT = "demobank:edge:Edge"
 GLOBAL_DATABASE_COMPONENT = "demobank:global_database:GlobalDatabase"
 LOCALIZATION_COMPONENT = "demobank:localization:LocalizationPlatform"
 SHARD_MAPS_COMPONENT = "demobank:shards:ShardMaps"
+FOUNDATION_COMPONENT = "demobank:foundation:Foundation"
+PROJECT_APIS_COMPONENT = "demobank:foundation:ProjectApis"
+HSM_KEYS_COMPONENT = "demobank:foundation:HsmKeys"
 
 # --------------------------------------------------------------------------------------------
 # Provider resource types (pulumi-gcp 10.x, pulumi-cloudflare 6.x)
@@ -71,6 +74,13 @@ SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
 DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
 
 REGION_SECURITY_POLICY = "gcp:compute/regionSecurityPolicy:RegionSecurityPolicy"
+SPANNER_INSTANCE_CONFIG = "gcp:spanner/instanceConfig:InstanceConfig"
+PROJECT_SERVICE = "gcp:projects/service:Service"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
+LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+BINARY_AUTHORIZATION_POLICY = "gcp:binaryauthorization/policy:Policy"
+ROUTE = "gcp:compute/route:Route"
 
 # Kubernetes (pulumi-kubernetes 4.x) inside each cell's cluster.
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -199,9 +209,217 @@ SPANNER_MULTI_REGION_CONFIGS = frozenset(
 )  # fmt: skip
 
 
+# Jurisdiction: whose data-protection law governs data at rest in a place. ISO 3166-1 alpha-2
+# country codes in lower case, except `eu` (the EU's member states share one regime, the GDPR)
+# and `uk` (ISO writes GB). London is not in the EU (UK GDPR and the Data Protection Act 2018)
+# and Zurich is not either (Switzerland's FADP). Each region's city is on
+# https://cloud.google.com/about/locations; a region without a jurisdiction here is refused
+# by the region files (a test keeps this table complete over GCP_REGIONS).
+REGION_JURISDICTIONS: dict[str, str] = {
+    "africa-south1": "za",  # Johannesburg
+    "asia-east1": "tw",  # Changhua County, Taiwan
+    "asia-east2": "hk",  # Hong Kong
+    "asia-northeast1": "jp", "asia-northeast2": "jp",  # Tokyo, Osaka
+    "asia-northeast3": "kr",  # Seoul
+    "asia-south1": "in", "asia-south2": "in",  # Mumbai, Delhi
+    "asia-southeast1": "sg",  # Singapore
+    "asia-southeast2": "id",  # Jakarta
+    "australia-southeast1": "au", "australia-southeast2": "au",  # Sydney, Melbourne
+    "europe-central2": "eu",  # Warsaw
+    "europe-north1": "eu", "europe-north2": "eu",  # Hamina, Stockholm
+    "europe-southwest1": "eu",  # Madrid
+    "europe-west1": "eu",  # St. Ghislain, Belgium
+    "europe-west10": "eu", "europe-west3": "eu",  # Berlin, Frankfurt
+    "europe-west12": "eu", "europe-west8": "eu",  # Turin, Milan
+    "europe-west2": "uk",  # London: not the EU
+    "europe-west4": "eu",  # Eemshaven, Netherlands
+    "europe-west6": "ch",  # Zurich: not the EU
+    "europe-west9": "eu",  # Paris
+    "me-central1": "qa",  # Doha
+    "me-central2": "sa",  # Dammam
+    "me-west1": "il",  # Tel Aviv
+    "northamerica-northeast1": "ca", "northamerica-northeast2": "ca",  # Montreal, Toronto
+    "northamerica-south1": "mx",  # Queretaro
+    "southamerica-east1": "br",  # Sao Paulo
+    "southamerica-west1": "cl",  # Santiago
+    "us-central1": "us", "us-east1": "us", "us-east4": "us", "us-east5": "us",
+    "us-south1": "us", "us-west1": "us", "us-west2": "us", "us-west3": "us", "us-west4": "us",
+}  # fmt: skip
+
+# Locations that span regions, and the jurisdictions of every region holding a copy
+# (witnesses included: they hold the write log). Only those whose regions Google publishes;
+# any other multi-region location has no known jurisdiction, and the residency rules say so.
+# Cloud Storage (https://cloud.google.com/storage/docs/locations): the EU and US multi-regions
+# stay inside the EU and the US; ASIA names no regions, so it is not listed.
+# Spanner (https://cloud.google.com/spanner/docs/instance-configurations#multi-region-configurations).
+MULTI_REGION_JURISDICTIONS: dict[str, tuple[str, ...]] = {
+    "eu": ("eu",),  # GCS multi-region: EU member states only
+    "us": ("us",),  # GCS multi-region
+    "eur4": ("eu",),  # GCS dual-region: Finland, Netherlands
+    "nam4": ("us",),  # GCS dual-region: Iowa, South Carolina
+    "asia1": ("jp", "kr"),  # Spanner: Tokyo, Osaka, witness Seoul (GCS asia1: Tokyo, Osaka)
+    "eur3": ("eu",),  # Spanner: Belgium, Netherlands, witness Finland
+    "eur5": ("uk", "eu"),  # Spanner: London (leader), Belgium, witness Netherlands
+    "eur6": ("eu", "ch"),  # Spanner: Netherlands, Frankfurt, witness Zurich
+    "nam3": ("us",),  # Spanner: Northern Virginia, South Carolina, witness Iowa
+    "nam-eur-asia1": ("us", "eu", "tw"),  # Spanner: Iowa, Oklahoma, Belgium, Taiwan, S. Carolina
+}
+
+
+def jurisdictions_of(location: object) -> frozenset[str] | None:
+    """Every jurisdiction whose territory holds a copy of data placed at ``location`` (a GCP
+    region or zone, a Spanner configuration such as ``regional-europe-west2`` or ``eur5``, a
+    Cloud Storage location such as ``EUROPE-WEST2`` or ``EU``); None where that is not known."""
+    loc = str(location).lower().removeprefix("regional-")
+    if loc not in REGION_JURISDICTIONS and loc[-2:-1] == "-" and loc[:-2] in REGION_JURISDICTIONS:
+        loc = loc[:-2]  # a zone: europe-west2-a
+    if loc in REGION_JURISDICTIONS:
+        return frozenset({REGION_JURISDICTIONS[loc]})
+    if loc in MULTI_REGION_JURISDICTIONS:
+        return frozenset(MULTI_REGION_JURISDICTIONS[loc])
+    return None
+
+
+# Spanner base configurations a custom (user-managed) configuration may be built on, with
+# their replicas exactly as the API lists them (one entry per replica; the API refuses a custom
+# configuration whose replicas do not include every replica of its base):
+# (location, type, default leader). eur5: two read-write replicas in London (the default
+# leader) and two in Belgium, a witness in the Netherlands
+# (https://cloud.google.com/spanner/docs/instance-configurations#configs-multi-region).
+# Confirm with `gcloud spanner instance-configs describe eur5` before the first `pulumi up`:
+# the listing there, with its `optionalReplicas`, is the authority.
+SPANNER_BASE_CONFIGS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "eur5": (
+        ("europe-west2", "READ_WRITE", True),
+        ("europe-west2", "READ_WRITE", True),
+        ("europe-west1", "READ_WRITE", False),
+        ("europe-west1", "READ_WRITE", False),
+        ("europe-west4", "WITNESS", False),
+    ),
+}
+# A user-managed Spanner configuration's name starts with this
+# (https://cloud.google.com/spanner/docs/create-manage-configurations#create-configuration).
+SPANNER_CUSTOM_CONFIG_PREFIX = "custom-"
+
+# --------------------------------------------------------------------------------------------
+# What the providers accept (each checked offline by the config models and rules)
+# --------------------------------------------------------------------------------------------
+
+# GKE: every rolling 32 days must hold at least 48 h of maintenance availability, counting only
+# contiguous periods of 4 h or more
+# (https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions#maintenance-window).
+GKE_MAINTENANCE_MIN_HOURS = 48
+GKE_MAINTENANCE_PERIOD_DAYS = 32
+GKE_MAINTENANCE_MIN_WINDOW_HOURS = 4
+# GKE: pods per node, the cluster's default (set explicitly on every cluster) and the pod range
+# each node takes, the smallest block holding twice as many addresses: /24 for 110
+# (https://cloud.google.com/kubernetes-engine/docs/how-to/flexible-pod-cidr#cidr_settings_for_clusters).
+GKE_MAX_PODS_PER_NODE = 110
+# A regional cluster runs its nodes in three of the region's zones
+# (https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters).
+GKE_REGIONAL_ZONES = 3
+# Surge upgrades: one extra node per zone at a time (the node pool's upgrade_settings).
+GKE_MAX_SURGE = 1
+
+
+def gke_node_pod_prefix(max_pods: int = GKE_MAX_PODS_PER_NODE) -> int:
+    """The prefix length of the pod range GKE gives each node for ``max_pods`` pods."""
+    need = 2 * max_pods
+    prefix = 32
+    while 2 ** (32 - prefix) < need:
+        prefix -= 1
+    return prefix
+
+
+# Spanner compute capacity: processing units in hundreds up to 1000, then in thousands
+# (https://cloud.google.com/spanner/docs/compute-capacity).
+SPANNER_PU_STEP_SMALL = 100
+SPANNER_PU_STEP_LARGE = 1000
+# The managed autoscaler needs the Enterprise or Enterprise Plus edition
+# (https://cloud.google.com/spanner/docs/managed-autoscaler), and a multi-region (or dual-region)
+# configuration needs Enterprise Plus (https://cloud.google.com/spanner/docs/editions-overview).
+SPANNER_AUTOSCALING_EDITIONS = ("ENTERPRISE", "ENTERPRISE_PLUS")
+SPANNER_MULTI_REGION_EDITION = "ENTERPRISE_PLUS"
+# Google's recommended ceiling for high-priority CPU on a multi-region instance (regional: 65)
+# (https://cloud.google.com/spanner/docs/cpu-utilization#recommended-max).
+SPANNER_MULTI_REGION_CPU_MAX = 45
+# Full backups of a schedule at least 12 h apart (CrontabSpec.text,
+# https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.backupSchedules#crontabspec).
+SPANNER_FULL_BACKUP_MIN_HOURS = 12
+
+# HSTS preload (the edge sends `preload`): the list takes a site only with a max-age of at
+# least one year (https://hstspreload.org/#submission-requirements).
+HSTS_PRELOAD_MIN_AGE = 31_536_000
+
 # The provider-side deletion guard of pulumi-gcp 10.x (``deletion_policy``): a destroy or a
 # replacing update fails instead of deleting the resource ("DELETE" is the provider default).
 PREVENT = "PREVENT"
+
+# --------------------------------------------------------------------------------------------
+# Project foundation (a regional stack's project)
+# --------------------------------------------------------------------------------------------
+
+API_COMPUTE = "compute.googleapis.com"
+API_CONTAINER = "container.googleapis.com"
+API_SPANNER = "spanner.googleapis.com"
+API_MANAGED_KAFKA = "managedkafka.googleapis.com"
+API_KMS = "cloudkms.googleapis.com"
+API_IAM = "iam.googleapis.com"
+API_STS = "sts.googleapis.com"
+API_IAM_CREDENTIALS = "iamcredentials.googleapis.com"
+API_RESOURCE_MANAGER = "cloudresourcemanager.googleapis.com"
+API_LOGGING = "logging.googleapis.com"
+API_MONITORING = "monitoring.googleapis.com"
+API_ARTIFACT_REGISTRY = "artifactregistry.googleapis.com"
+API_BINARY_AUTHORIZATION = "binaryauthorization.googleapis.com"
+API_DNS = "dns.googleapis.com"
+API_STORAGE = "storage.googleapis.com"
+
+# Every API a regional stack's resources call, in the order they are enabled. sts and
+# iamcredentials: Workload Identity (pods exchange their Kubernetes token, then impersonate);
+# cloudresourcemanager: project IAM grants and the project lookup; storage: the region's
+# buckets. serviceusage is not listed: it enables the others, so it must already be on.
+REGIONAL_APIS = (
+    API_RESOURCE_MANAGER, API_COMPUTE, API_CONTAINER, API_SPANNER, API_MANAGED_KAFKA, API_KMS,
+    API_IAM, API_STS, API_IAM_CREDENTIALS, API_LOGGING, API_MONITORING, API_ARTIFACT_REGISTRY,
+    API_BINARY_AUTHORIZATION, API_DNS, API_STORAGE,
+)  # fmt: skip
+
+# Google-managed service agents whose address our keys are granted to:
+# service-<project number>@<domain>.iam.gserviceaccount.com
+# (https://cloud.google.com/iam/docs/service-agents), and whether the agent must be created
+# explicitly (gcloud beta services identity create, gcp.projects.ServiceIdentity) or exists once
+# its API is on. Spanner's and Managed Kafka's CMEK guides create them explicitly
+# (https://cloud.google.com/spanner/docs/cmek, https://cloud.google.com/managed-service-for-apache-kafka/docs/encryption);
+# GKE's, Compute Engine's and Cloud Storage's exist with their API.
+SERVICE_AGENTS: dict[str, tuple[str, bool]] = {
+    API_SPANNER: ("gcp-sa-spanner", True),
+    API_MANAGED_KAFKA: ("gcp-sa-managedkafka", True),
+    API_CONTAINER: ("container-engine-robot", False),
+    API_COMPUTE: ("compute-system", False),  # encrypts the nodes' boot disks
+    API_STORAGE: ("gs-project-accounts", False),
+}
+
+
+def service_agent_member(api: str, project_number: str) -> str:
+    """The IAM member of ``api``'s service agent in the project numbered ``project_number``."""
+    domain = SERVICE_AGENTS[api][0]
+    return f"serviceAccount:service-{project_number}@{domain}.iam.gserviceaccount.com"
+
+
+# Google's restricted VIP, restricted.googleapis.com: Google APIs that honour VPC Service
+# Controls, reached from private addresses without the internet
+# (https://cloud.google.com/vpc/docs/configure-private-google-access#config-domain).
+RESTRICTED_VIP = "199.36.153.4/30"
+RESTRICTED_VIP_ADDRESSES = ("199.36.153.4", "199.36.153.5", "199.36.153.6", "199.36.153.7")
+# The domains resolved to the VIP in a private zone: zone key -> (zone's DNS name, the name
+# that holds the A records; every other name of the zone is a CNAME to it). googleapis.com for
+# the APIs; gcr.io and pkg.dev for the images GKE and the cells pull (Artifact Registry).
+RESTRICTED_DOMAINS: dict[str, tuple[str, str]] = {
+    "googleapis": ("googleapis.com.", "restricted.googleapis.com."),
+    "gcr": ("gcr.io.", "gcr.io."),
+    "pkg-dev": ("pkg.dev.", "pkg.dev."),
+}
 
 # --------------------------------------------------------------------------------------------
 # Labels
@@ -216,6 +434,7 @@ CELL_LABEL = "cell"
 LABELABLE: dict[str, str] = {
     GKE_CLUSTER: "resourceLabels",
     SPANNER_INSTANCE: "labels",
+    SPANNER_INSTANCE_CONFIG: "labels",
     KAFKA_CLUSTER: "labels",
     BUCKET: "labels",
     KMS_CRYPTO_KEY: "labels",

@@ -83,6 +83,15 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["member"] = f"serviceAccount:{state['email']}"
         elif typ == catalog.GKE_CLUSTER:
             state["endpoint"] = _fake_ip(f"gke/{name}")
+            # GKE names the DNS-based endpoint itself: gke-<hash>.<location>.gke.goog
+            endpoints = state.get("controlPlaneEndpointsConfig")
+            if isinstance(endpoints, dict) and isinstance(endpoints.get("dnsEndpointConfig"), dict):
+                digest = hashlib.sha256(f"{self.project_id}/{name}".encode()).hexdigest()[:32]
+                dns = {  # new dicts: the recorded inputs must not change
+                    **endpoints["dnsEndpointConfig"],
+                    "endpoint": f"gke-{digest}.{state.get('location')}.gke.goog",
+                }
+                state["controlPlaneEndpointsConfig"] = {**endpoints, "dnsEndpointConfig": dns}
         elif typ == catalog.KMS_CRYPTO_KEY:
             state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
         elif typ == catalog.KMS_KEY_RING:

@@ -68,7 +68,7 @@ from typing import Any, TypeVar
 
 from rollout import files, names, shards, yamlfile
 from rollout.catalog import MAX_BUCKETS
-from rollout.errors import EXIT_INVALID, InputError
+from rollout.errors import InputError
 
 # Spanner's limits per commit (https://cloud.google.com/spanner/quotas#limits-for-creating-
 # reading-updating-and-deleting-data): 80,000 mutations, secondary indexes included, and
@@ -2102,27 +2102,10 @@ def _region(value: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rollout.moves REGION ...``: ``rollout shards move`` before it is wired in."""
-    from rollout.config import find_root
+    """``python -m rollout.moves REGION ...`` is ``rollout shards move REGION ...``."""
+    from rollout import cli
 
-    parser = argparse.ArgumentParser(prog="rollout shards")
-    add_cli(parser.add_subparsers(dest="shards_command", required=True))
-    args = parser.parse_args(["move", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        try:
-            args.root = find_root(Path.cwd())
-        except InputError:
-            args.root = None  # fine with --to-table
-        return int(args.func(args))
-    except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(files.os_problem(exc), file=sys.stderr)
-        return EXIT_INVALID
-    except KeyboardInterrupt:  # the state is recorded: the same command resumes
-        return 130
+    return cli.main(["shards", "move", *(sys.argv[1:] if argv is None else argv)])
 
 
 __all__ = [

@@ -432,20 +432,129 @@ CASES: list[tuple[str, str, dict[str, Any], Ctx, str | None]] = [
         Ctx(),
         None,
     ),
-    ("residency-continent", R.BUCKET, bucket(), Ctx(), None),
+    ("residency-jurisdiction", R.BUCKET, bucket(), Ctx(), None),
+    ("residency-jurisdiction", R.BUCKET, bucket(), EU, None),
     (
-        "residency-continent",
+        "residency-jurisdiction",
         R.BUCKET,
         changed(bucket(), "location", "ASIA-SOUTHEAST1"),
         Ctx(),
-        "location 'ASIA-SOUTHEAST1' is in apac; this data belongs in eu",
+        "location 'ASIA-SOUTHEAST1' is under sg law; data of europe-west2 must stay under uk law",
+    ),
+    # London is not the EU: a European location is no home for the UK's data.
+    (
+        "residency-jurisdiction",
+        R.BUCKET,
+        changed(bucket(), "location", "EUROPE-WEST1"),
+        Ctx(),
+        "location 'EUROPE-WEST1' is under eu law; data of europe-west2 must stay under uk law",
     ),
     (
-        "residency-continent",
+        "residency-jurisdiction",
+        R.BUCKET,
+        changed(bucket(), "location", "EU"),
+        EU,
+        "location 'EU' is under eu law; data of europe-west2 must stay under uk law",
+    ),
+    (
+        "residency-jurisdiction",
+        R.SPANNER_INSTANCE,
+        changed(spanner_instance(), "config", "eur5"),
+        EU,
+        "config 'eur5' is under eu, uk law; data of europe-west2 must stay under uk law",
+    ),
+    (
+        "residency-jurisdiction",
         R.SPANNER_INSTANCE,
         changed(spanner_instance(), "config", "regional-europe-west2"),
         Ctx(region="asia-southeast1"),
-        "is in eu; this data belongs in apac",
+        "config 'regional-europe-west2' is under uk law; data of asia-southeast1 must stay "
+        "under sg law",
+    ),
+    # Zurich is not the EU either, and an unlisted multi-region cannot be shown to stay.
+    (
+        "residency-jurisdiction",
+        R.KMS_KEY_RING,
+        {"name": "kr", "location": "europe-west6"},
+        Ctx(region="europe-west1"),
+        "location 'europe-west6' is under ch law; data of europe-west1 must stay under eu law",
+    ),
+    (
+        "residency-jurisdiction",
+        R.LOG_BUCKET,
+        {"bucketId": "_Default", "location": "global"},
+        EU,
+        "location 'global' has no known jurisdiction (rollout.catalog); data of europe-west2 "
+        "must stay under uk law: place it in europe-west2",
+    ),
+    ("residency-jurisdiction", R.LOG_BUCKET, {"location": "europe-west2"}, EU, None),
+    (
+        "data-residency",
+        R.LOG_BUCKET,
+        {"bucketId": "_Default"},
+        EU,
+        "location must be set to 'europe-west2' (region residency)",
+    ),
+    (
+        "data-residency",
+        R.KAFKA_ACL,
+        {"aclId": "topicPrefixed/eu-1.", "location": "asia-southeast1"},
+        EU,
+        "location is 'asia-southeast1'; the eu residency is 'europe-west2'",
+    ),
+    ("cloudflare-hsts-preload", R.CF_ZONE_SETTING, hsts(preload=True), Ctx(), None),
+    ("cloudflare-hsts-preload", R.CF_ZONE_SETTING, hsts(max_age=15552000), Ctx(), None),
+    (
+        "cloudflare-hsts-preload",
+        R.CF_ZONE_SETTING,
+        hsts(preload=True, max_age=15552000),
+        Ctx(),
+        "HSTS preload with max_age 15552000: the preload list needs at least 31536000 s",
+    ),
+    ("spanner-capacity", R.SPANNER_INSTANCE, spanner_instance(), EU, None),
+    (
+        "spanner-capacity",
+        R.SPANNER_INSTANCE,
+        {
+            **spanner_instance(),
+            "edition": "ENTERPRISE",
+            "autoscalingConfig": {
+                "autoscalingLimits": {"minProcessingUnits": 900, "maxProcessingUnits": 3000}
+            },
+        },
+        EU,
+        None,
+    ),
+    (
+        "spanner-capacity",
+        R.SPANNER_INSTANCE,
+        {
+            **spanner_instance(),
+            "edition": "ENTERPRISE",
+            "autoscalingConfig": {
+                "autoscalingLimits": {"minProcessingUnits": 1000, "maxProcessingUnits": 2500}
+            },
+        },
+        EU,
+        "autoscalingLimits.maxProcessingUnits 2500 is not a multiple of 1000",
+    ),
+    (
+        "spanner-capacity",
+        R.SPANNER_INSTANCE,
+        {**spanner_instance(), "processingUnits": 150},
+        EU,
+        "processingUnits 150 is not a multiple of 100",
+    ),
+    (
+        "spanner-capacity",
+        R.SPANNER_INSTANCE,
+        {
+            **spanner_instance(),
+            "edition": "STANDARD",
+            "autoscalingConfig": {"autoscalingLimits": {"minProcessingUnits": 1000}},
+        },
+        EU,
+        "edition 'STANDARD' with autoscalingConfig: the managed autoscaler needs ENTERPRISE",
     ),
     ("firewall-no-open-ingress", R.FIREWALL, firewall(), EU, None),
     (
@@ -975,8 +1084,8 @@ def test_check_plan_reads_the_region_and_the_cell_from_the_plan() -> None:
         "location is 'europe-west2'; the eu residency is 'asia-southeast1'",
     ) in by_rule
     assert (
-        "residency-continent",
-        "location 'europe-west2' is in eu; this data belongs in apac",
+        "residency-jurisdiction",
+        "location 'europe-west2' is under uk law; data of asia-southeast1 must stay under sg law",
     ) in by_rule
     assert (
         "required-labels",

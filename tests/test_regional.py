@@ -32,6 +32,17 @@ CELL_TYPE = catalog.CELL
 # What the region builds once, whatever its cells.
 SUBSTRATE = {
     catalog.REGION: 1,
+    # the project's foundation: APIs, agents, the region's HSM keys, logs, admission policy
+    catalog.FOUNDATION_COMPONENT: 1,
+    catalog.PROJECT_APIS_COMPONENT: 1,
+    catalog.HSM_KEYS_COMPONENT: 1,
+    catalog.PROJECT_SERVICE: len(catalog.REGIONAL_APIS),
+    catalog.SERVICE_IDENTITY: 2,  # Spanner's and Managed Kafka's agents
+    catalog.KMS_KEY_RING: 1,
+    catalog.KMS_CRYPTO_KEY: 2,  # kafka, buckets
+    catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 2,
+    catalog.LOG_BUCKET: 1,
+    catalog.BINARY_AUTHORIZATION_POLICY: 1,
     catalog.NETWORK_COMPONENT: 1,
     catalog.SPANNER_INSTANCE_COMPONENT: 1,
     catalog.EVENT_BUS_COMPONENT: 1,
@@ -39,7 +50,11 @@ SUBSTRATE = {
     catalog.SUBNETWORK: 2,  # substrate, proxy-only
     catalog.ROUTER: 1,
     catalog.ROUTER_NAT: 1,
-    catalog.FIREWALL: 2,
+    # ingress: health checks, deny all; egress: internal, Google APIs, deny all
+    catalog.FIREWALL: 5,
+    catalog.ROUTE: 1,  # to the restricted VIP
+    catalog.DNS_MANAGED_ZONE: len(catalog.RESTRICTED_DOMAINS),
+    catalog.DNS_RECORD_SET: 2 * len(catalog.RESTRICTED_DOMAINS),  # the VIP's A, a wildcard
     catalog.SPANNER_INSTANCE: 1,
     catalog.KAFKA_CLUSTER: 1,
     catalog.PROJECT_IAM_MEMBER: 1,  # hub on-call: container.clusterViewer
@@ -58,12 +73,15 @@ def per_cell(topics: int) -> dict[str, int]:
         catalog.ADDRESS: 1,
         catalog.GKE_CLUSTER: 1,
         catalog.GKE_NODE_POOL: 1,
-        catalog.KMS_KEY_RING: 1,
-        catalog.KMS_CRYPTO_KEY: 1,
-        catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 1,
+        # the cell's own keys: GKE secrets (its ring), and in its HSM ring its database's and
+        # its boot disks'; each granted to its agent
+        catalog.HSM_KEYS_COMPONENT: 1,
+        catalog.KMS_KEY_RING: 2,
+        catalog.KMS_CRYPTO_KEY: 3,
+        catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 3,
         catalog.SERVICE_ACCOUNT: 3,  # nodes, workload, migrations
         catalog.SERVICE_ACCOUNT_IAM_MEMBER: 1,  # Workload Identity binding
-        catalog.PROJECT_IAM_MEMBER: 6,  # 5 node roles + Kafka client
+        catalog.PROJECT_IAM_MEMBER: 3,  # 2 node roles + Kafka client
         catalog.SPANNER_DATABASE: 1,
         catalog.SPANNER_BACKUP_SCHEDULE: 1,
         # the app: fine-grained access user + its database role; migrations: DDL
@@ -145,6 +163,8 @@ NAME_FIELDS: dict[str, dict[str, str]] = {
     catalog.KMS_KEY_RING: {"name": "kms"},
     catalog.KMS_CRYPTO_KEY: {"name": "kms"},
     catalog.REGION_SECURITY_POLICY: {"name": "compute"},
+    catalog.ROUTE: {"name": "compute"},
+    catalog.DNS_MANAGED_ZONE: {"name": "compute"},
     catalog.K8S_NAMESPACE: {"metadata.name": "k8s_namespace"},
     catalog.K8S_SERVICE_ACCOUNT: {"metadata.name": "k8s_namespace"},
     catalog.K8S_NETWORK_POLICY: {"metadata.name": "k8s_namespace"},
@@ -161,6 +181,11 @@ NAMELESS = {
     catalog.KMS_CRYPTO_KEY_IAM_MEMBER,
     catalog.KAFKA_ACL,
     catalog.K8S_PROVIDER,
+    catalog.PROJECT_SERVICE,  # named by its API
+    catalog.SERVICE_IDENTITY,
+    catalog.DNS_RECORD_SET,  # named by its DNS name (checked in tests/test_foundation.py)
+    catalog.BINARY_AUTHORIZATION_POLICY,  # one per project
+    catalog.LOG_BUCKET,  # the project's _Default bucket, Google's name
 }
 # Where each labelable type keeps its labels.
 LABEL_FIELDS = {
@@ -168,6 +193,7 @@ LABEL_FIELDS = {
     catalog.KAFKA_CLUSTER: "labels",
     catalog.ADDRESS: "labels",
     catalog.KMS_CRYPTO_KEY: "labels",
+    catalog.DNS_MANAGED_ZONE: "labels",
     catalog.GKE_CLUSTER: "resourceLabels",
     catalog.GKE_NODE_POOL: "nodeConfig.resourceLabels",
 }
@@ -290,6 +316,21 @@ def test_cells_are_isolated(plans: dict[str, Plan], stack: str) -> None:
     assert isolation_violations(broken)
 
 
+# Inputs that place a resource somewhere (a Spanner instance's place is its config).
+PLACING_INPUTS = ("location", "region")
+
+
+@pytest.mark.parametrize("stack", sorted(REGIONAL))
+def test_residency_judges_every_located_resource(plans: dict[str, Plan], stack: str) -> None:
+    """Every type of the plan that is placed somewhere is one the residency rules judge."""
+    located = {
+        r.type
+        for r in plans[stack].resources
+        if r.custom and any(k in r.inputs for k in PLACING_INPUTS)
+    }
+    assert located and located <= set(rules.LOCATION_PROPS), located - set(rules.LOCATION_PROPS)
+
+
 @pytest.mark.parametrize("stack", sorted(REGIONAL))
 def test_every_name_meets_its_service_rules(plans: dict[str, Plan], stack: str) -> None:
     assert name_problems(plans[stack]) == []
@@ -391,11 +432,12 @@ CELL_NAMES = st.from_regex(NAME_RE, fullmatch=True).filter(lambda s: 2 <= len(s)
 
 @st.composite
 def regions(draw: st.DrawFn, project: Project) -> RegionSpec:
-    """A valid region: 1..20 uniquely named cells, each on its own range of the region."""
+    """A valid region: 1..20 uniquely named cells, each on its own range of the region (a /17
+    or /18: a smaller one's pod range cannot hold the cluster's largest size, pod_capacity)."""
     base = project.regions[draw(st.sampled_from(sorted(project.regions)))]
     n = draw(st.integers(1, 20))
     cell_names = draw(st.lists(CELL_NAMES, min_size=n, max_size=n, unique=True))
-    prefix = draw(st.integers(17, 20))
+    prefix = draw(st.integers(17, 18))
     ranges = free_cell_ranges(base.model_copy(update={"cells": {}}), prefix)
     picked = draw(st.lists(st.sampled_from(ranges), min_size=n, max_size=n, unique=True))
     return base.model_copy(

@@ -19,9 +19,11 @@ accepted where a float belongs (``max_cell_share: 1``).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import (
@@ -35,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from rollout import catalog
 from rollout.catalog import CELL_NAME_MAX, CELL_NAME_MIN, CELL_NAME_PATTERN, PROJECT_NAME
 from rollout.config.problems import describe
 
@@ -251,6 +254,172 @@ def _rrule(value: str) -> str:
     return value
 
 
+# --- Expanding a recurrence: what GKE's maintenance availability rule needs ----------------
+#
+# GKE requires at least 48 h of maintenance availability in every rolling 32 days, counting
+# only contiguous periods of 4 h or more
+# (https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions#maintenance-window,
+# https://cloud.google.com/kubernetes-engine/docs/how-to/maintenance-window). It refuses a policy
+# below that at `pulumi up`; here the rule is expanded offline instead. GKE starts a window of
+# end_time - start_time at every instance of the RRULE, the first at start_time
+# (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#recurringtimewindow).
+# The expansion below follows RFC 5545 section 3.3.10 for the subset the pattern accepts,
+# FREQ=DAILY and FREQ=WEEKLY with INTERVAL, COUNT, UNTIL, WKST, BYMONTH, BYMONTHDAY, BYDAY,
+# BYHOUR, BYMINUTE, BYSECOND and BYSETPOS (python-dateutil would do it, but is not installed):
+# BYMONTH, BYMONTHDAY and (daily) BYDAY keep days, (weekly) BYDAY and BYHOUR/BYMINUTE/BYSECOND
+# expand them, BYSETPOS picks from each period's set, and DTSTART is always the first instance.
+
+# How far the rule is expanded: two years cover every weekday, month length and leap day a
+# daily or weekly rule can meet, plus one more 32-day window at the end.
+HORIZON_DAYS = 2 * 366 + catalog.GKE_MAINTENANCE_PERIOD_DAYS
+# More window starts a day than this is no maintenance window GKE means (windows are hours long).
+MAX_STARTS_PER_DAY = 24 * 60
+_DAY_INDEX = {d: i for i, d in enumerate(WEEKDAYS)}  # MO=0, as date.weekday()
+
+
+def _rule_parts(rule: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in rule.split(";"))
+
+
+def _numbers(parts: dict[str, str], name: str) -> list[int] | None:
+    return [int(x) for x in parts[name].split(",")] if name in parts else None
+
+
+def _until(text: str) -> datetime:
+    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S"):
+        if _parses(text, fmt):
+            return datetime.strptime(text, fmt)
+    return datetime.strptime(text, "%Y%m%d") + timedelta(days=1, seconds=-1)  # the whole day
+
+
+def _month_day_matches(day: date, wanted: list[int]) -> bool:
+    length = ((day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
+    return any(day.day == (n if n > 0 else length + 1 + n) for n in wanted)
+
+
+def rrule_starts(rule: str, dtstart: datetime, until: datetime) -> list[datetime]:
+    """Every instance of ``rule`` (an RRULE the models accept) from ``dtstart`` to ``until``."""
+    parts = _rule_parts(rule)
+    interval = int(parts.get("INTERVAL", "1"))
+    count = int(parts["COUNT"]) if "COUNT" in parts else None
+    end = min(until, _until(parts["UNTIL"])) if "UNTIL" in parts else until
+    months, month_days = _numbers(parts, "BYMONTH"), _numbers(parts, "BYMONTHDAY")
+    positions = _numbers(parts, "BYSETPOS")
+    weekdays = {_DAY_INDEX[d] for d in parts["BYDAY"].split(",")} if "BYDAY" in parts else None
+    times = sorted(
+        time(h, m, s)
+        for h in _numbers(parts, "BYHOUR") or [dtstart.hour]
+        for m in _numbers(parts, "BYMINUTE") or [dtstart.minute]
+        for s in _numbers(parts, "BYSECOND") or [dtstart.second]
+        if s < 60  # a leap second never starts a window
+    )
+    if parts["FREQ"] == "WEEKLY":
+        week_start = _DAY_INDEX[parts.get("WKST", "MO")]
+        first = dtstart.date() - timedelta(days=(dtstart.weekday() - week_start) % 7)
+        span, step = 7, 7 * interval
+        if weekdays is None:
+            weekdays = {dtstart.weekday()}
+    else:
+        first, span, step = dtstart.date(), 1, interval
+    found = [dtstart]
+    period = first
+    while period <= end.date():
+        chosen = [
+            datetime.combine(day, t)
+            for day in (period + timedelta(days=i) for i in range(span))
+            if (months is None or day.month in months)
+            and (month_days is None or _month_day_matches(day, month_days))
+            and (weekdays is None or day.weekday() in weekdays)
+            for t in times
+        ]
+        if positions:
+            size = len(chosen)
+            picked = {chosen[p - 1 if p > 0 else p] for p in positions if -size <= p <= size}
+            chosen = sorted(picked)
+        for instance in chosen:
+            if instance <= dtstart:
+                continue
+            if instance > end or (count is not None and len(found) >= count):
+                return found
+            found.append(instance)
+        period += timedelta(days=step)
+    return found
+
+
+@lru_cache(maxsize=64)
+def maintenance_shortfall(start: datetime, end: datetime, rule: str) -> str | None:
+    """Why GKE would refuse this recurring window (too little availability), or None."""
+    parts = _rule_parts(rule)
+    times = 1
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        times *= len(parts[name].split(",")) if name in parts else 1
+    if times > MAX_STARTS_PER_DAY:
+        return (
+            f"BYHOUR x BYMINUTE x BYSECOND start {times} windows a day; GKE's windows are hours "
+            "long: give the time of day in start_time and drop BYMINUTE and BYSECOND"
+        )
+    length = end - start
+    horizon = start + timedelta(days=HORIZON_DAYS)
+    merged: list[list[datetime]] = []
+    for at in rrule_starts(rule, start, horizon):
+        if merged and at <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], at + length)
+        else:
+            merged.append([at, at + length])
+    least = timedelta(hours=catalog.GKE_MAINTENANCE_MIN_WINDOW_HOURS)
+    periods = [(a, b) for a, b in merged if b - a >= least]
+    window = timedelta(days=catalog.GKE_MAINTENANCE_PERIOD_DAYS)
+    last = horizon - window
+    starts = [a for a, _ in periods]
+    ends = [b for _, b in periods]
+    totals = [timedelta(0)]
+    for a, b in periods:
+        totals.append(totals[-1] + (b - a))
+
+    def covered(lo: datetime) -> timedelta:
+        hi = lo + window
+        i, j = bisect.bisect_right(ends, lo), bisect.bisect_left(starts, hi)
+        if i >= j:
+            return timedelta(0)
+        return (
+            totals[j]
+            - totals[i]
+            - max(timedelta(0), lo - starts[i])
+            - max(timedelta(0), ends[j - 1] - hi)
+        )
+
+    # The covered time is piecewise linear in the window's start: its least value is at an end
+    # of the range or where the window's edge meets a period's edge.
+    candidates = {start, last} | {b for b in ends if start <= b <= last}
+    candidates |= {a - window for a in starts if start <= a - window <= last}
+    worst = min(sorted(candidates), key=covered)
+    hours = covered(worst) / timedelta(hours=1)
+    need = catalog.GKE_MAINTENANCE_MIN_HOURS
+    if hours >= need:
+        return None
+    notes = []
+    if length < least and not periods:
+        notes.append(
+            f"each window, start_time to end_time, is {_hours(length)} h, and windows under "
+            f"{catalog.GKE_MAINTENANCE_MIN_WINDOW_HOURS} h count for nothing"
+        )
+    if ("COUNT" in parts or "UNTIL" in parts) and worst >= (ends[-1] if ends else start):
+        notes.append("after its COUNT or UNTIL the rule starts no more windows")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    return (
+        f"{_hours(hours)} h of maintenance in the {catalog.GKE_MAINTENANCE_PERIOD_DAYS} days "
+        f"from {worst:%Y-%m-%dT%H:%M:%SZ}{note}; GKE needs at least {need} h in every rolling "
+        f"{catalog.GKE_MAINTENANCE_PERIOD_DAYS} days, counting only windows of "
+        f"{catalog.GKE_MAINTENANCE_MIN_WINDOW_HOURS} h or more: add days or lengthen the window "
+        "(e.g. FREQ=DAILY with a 4 h window)"
+    )
+
+
+def _hours(value: float | timedelta) -> str:
+    hours = value / timedelta(hours=1) if isinstance(value, timedelta) else value
+    return f"{hours:.1f}".removesuffix(".0")
+
+
 class MaintenanceWindow(Model):
     start_time: str = Field(
         description="RFC 3339 start of the recurring window, e.g. 2026-01-03T02:00:00Z",
@@ -261,7 +430,8 @@ class MaintenanceWindow(Model):
         pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
     )
     recurrence: Annotated[str, AfterValidator(_rrule)] = Field(
-        description="RRULE (RFC 5545), e.g. FREQ=WEEKLY;BYDAY=SA,SU",
+        description="RRULE (RFC 5545), e.g. FREQ=DAILY; with the window's length it must give "
+        "GKE 48 h of maintenance in every 32 days, counting windows of 4 h or more",
         pattern=r"^FREQ=(DAILY|WEEKLY)(;.*)?$",
     )
 
@@ -285,6 +455,19 @@ class MaintenanceWindow(Model):
             )
         return value
 
+    @field_validator("recurrence")
+    @classmethod
+    def _availability(cls, value: str, info: ValidationInfo) -> str:
+        start, end = info.data.get("start_time"), info.data.get("end_time")
+        if start is None or end is None:
+            return value  # judged once the times themselves are valid
+        problem = maintenance_shortfall(
+            datetime.strptime(start, TIME_FORMAT), datetime.strptime(end, TIME_FORMAT), value
+        )
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 class ClusterSettings(Model):
     """Knobs a real user needs for a cell's GKE cluster; hardening is constant in code."""
@@ -305,6 +488,11 @@ class ClusterSettings(Model):
         "google-groups-rbac)",
         pattern=r"^gke-security-groups@",
     )
+    binary_authorization_attestor: str = Field(
+        description="the bank's release attestor, projects/<project>/attestors/<name>: every "
+        "image a cell runs must carry its attestation (Binary Authorization)",
+        pattern=r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/attestors/[A-Za-z0-9_-]{1,64}$",
+    )
 
     @model_validator(mode="after")
     def _nodes(self) -> ClusterSettings:
@@ -316,9 +504,27 @@ class ClusterSettings(Model):
         return self
 
 
+def _processing_units(value: int) -> int:
+    # Spanner allocates compute in processing units: hundreds below 1000, thousands from 1000
+    # (https://cloud.google.com/spanner/docs/compute-capacity); the managed autoscaler's limits
+    # are the same units.
+    small, large = catalog.SPANNER_PU_STEP_SMALL, catalog.SPANNER_PU_STEP_LARGE
+    step = small if value < large else large
+    if value % step:
+        lower, upper = value - value % step, value - value % step + step
+        raise ValueError(
+            f"Spanner takes processing units in steps of {small} below {large} and of {large} "
+            f"from {large} (100, ..., 900, 1000, 2000, ...): write {lower} or {upper}"
+        )
+    return value
+
+
+ProcessingUnits = Annotated[int, Field(ge=100), AfterValidator(_processing_units)]
+
+
 class SpannerAutoscaling(Model):
-    min_processing_units: int = Field(ge=100, multiple_of=100)
-    max_processing_units: int = Field(ge=100, multiple_of=100)
+    min_processing_units: ProcessingUnits
+    max_processing_units: ProcessingUnits
     high_priority_cpu_target: int = Field(ge=10, le=90)
     storage_target: int = Field(ge=10, le=99)
 
@@ -330,6 +536,24 @@ class SpannerAutoscaling(Model):
                 f"max_processing_units {self.max_processing_units}; keep min <= max"
             )
         return self
+
+
+class DirectoryAutoscaling(SpannerAutoscaling):
+    """The directory's autoscaling: a multi-region instance, so a lower CPU target."""
+
+    @field_validator("high_priority_cpu_target")
+    @classmethod
+    def _multi_region_cpu(cls, value: int) -> int:
+        # Google recommends at most 45% high-priority CPU on a multi-region instance (65% on a
+        # regional one): the headroom that lets a region's share move to the others when it
+        # fails (https://cloud.google.com/spanner/docs/cpu-utilization#recommended-max).
+        ceiling = catalog.SPANNER_MULTI_REGION_CPU_MAX
+        if value > ceiling:
+            raise ValueError(
+                f"a multi-region instance should run at most {ceiling}% high-priority CPU "
+                f"(Google's recommendation, so a lost region's load fits): write {ceiling} or less"
+            )
+        return value
 
 
 # Spanner's backup schedule takes a five-field crontab in UTC
@@ -363,6 +587,76 @@ def _cron_problem(field: str, low: int, high: int) -> str | None:
     return None
 
 
+def _cron_values(field: str, low: int, high: int) -> set[int]:
+    """The values a (valid) crontab field matches: `*`, N, N-M, each optionally /STEP (N/STEP
+    runs from N to the field's end, as in cron)."""
+    values: set[int] = set()
+    for item in field.split(","):
+        m = _CRON_ITEM.match(item)
+        assert m is not None  # _cron_problem has judged the field
+        first = int(m["low"]) if m["low"] else low
+        last = int(m["high"]) if m["high"] else (high if m["step"] or not m["low"] else first)
+        values |= set(range(first, last + 1, int(m["step"] or 1)))
+    return values
+
+
+# A crontab's day fields repeat with the calendar: 28 years hold every weekday of every date.
+CRON_YEARS = 28
+CRON_FIRST_DAY = date(2026, 1, 1)
+
+
+@lru_cache(maxsize=64)
+def backup_gap_problem(cron: str) -> str | None:
+    """Why Spanner would refuse ``cron`` (a valid crontab) for full backups, or None.
+
+    Spanner schedules full backups at least 12 h apart (CrontabSpec.text,
+    https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.backupSchedules#crontabspec).
+    The day fields combine as cron's do: both restricted, a day matching either; else both.
+    """
+    fields = cron.split()
+    minute, hour, mday, month, wday = (
+        _cron_values(f, low, high) for f, (_, low, high) in zip(fields, CRON_FIELDS, strict=True)
+    )
+    wday = {d % 7 for d in wday}  # 7 is Sunday too; date.isoweekday() % 7 is 0 on Sunday
+    either = not fields[2].startswith("*") and not fields[4].startswith("*")
+    times = sorted(h * 60 + m for h in hour for m in minute)
+    days = []
+    for n in range(CRON_YEARS * 366):
+        day = CRON_FIRST_DAY + timedelta(days=n)
+        by_mday, by_wday = day.day in mday, day.isoweekday() % 7 in wday
+        if day.month in month and ((by_mday or by_wday) if either else (by_mday and by_wday)):
+            days.append(day)
+    if not days:
+        return (
+            f"no day from {CRON_FIRST_DAY.year} to {CRON_FIRST_DAY.year + CRON_YEARS - 1} "
+            "matches, so no backup is ever taken: write e.g. '0 2 * * *' (daily at 02:00 UTC)"
+        )
+    gaps = [(b - a, days[0], a, days[0], b) for a, b in zip(times, times[1:], strict=False)]
+    gaps += [
+        ((d2 - d1).days * 1440 + times[0] - times[-1], d1, times[-1], d2, times[0])
+        for d1, d2 in zip(days, days[1:], strict=False)
+    ]
+    if not gaps:
+        return None
+    gap, d1, t1, d2, t2 = min(gaps)
+    need = catalog.SPANNER_FULL_BACKUP_MIN_HOURS
+    if gap >= need * 60:
+        return None
+    first = datetime.combine(d1, time(t1 // 60, t1 % 60))
+    second = datetime.combine(d2, time(t2 // 60, t2 % 60))
+    return (
+        f"two full backups {_minutes(gap)} apart ({first:%Y-%m-%d %H:%M} and "
+        f"{second:%Y-%m-%d %H:%M} UTC); Spanner takes full backups at least {need} h apart: "
+        "write e.g. '0 2 * * *' (daily) or '0 2,14 * * *'"
+    )
+
+
+def _minutes(total: int) -> str:
+    hours, minutes = divmod(total, 60)
+    parts = (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "")
+    return " ".join(p for p in parts if p)
+
+
 def _cron(value: str) -> str:
     fields = value.split()
     if len(fields) != len(CRON_FIELDS):
@@ -371,23 +665,43 @@ def _cron(value: str) -> str:
         problem = _cron_problem(field, low, high)
         if problem:
             raise ValueError(f"{name} field: {problem}; write it like '0 2 * * *' (UTC)")
+    problem = backup_gap_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 class BackupSchedule(Model):
     cron: Annotated[str, AfterValidator(_cron)] = Field(
-        description="crontab in UTC, e.g. '0 2 * * *'", pattern=r"^(\S+\s+){4}\S+$"
+        description="crontab in UTC, e.g. '0 2 * * *'; full backups at least 12 h apart",
+        pattern=r"^(\S+\s+){4}\S+$",
     )
     retention_days: int = Field(ge=1, le=366)
 
 
 class SpannerSettings(Model):
-    edition: Literal["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"]
+    # autoscaling comes first so the edition's rule can see it (fields validate in this order,
+    # whatever the order in the file)
     autoscaling: SpannerAutoscaling
+    edition: Literal["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
+        description="ENTERPRISE or ENTERPRISE_PLUS: the managed autoscaler needs one of them"
+    )
     version_retention_period: Duration = Field(
         description="point-in-time recovery window, 1h to 7d, e.g. 7d"
     )
     backup: BackupSchedule
+
+    @field_validator("edition")
+    @classmethod
+    def _autoscaled_edition(cls, value: str, info: ValidationInfo) -> str:
+        # The managed autoscaler runs in the Enterprise and Enterprise Plus editions only
+        # (https://cloud.google.com/spanner/docs/managed-autoscaler); STANDARD takes a fixed size.
+        if value not in catalog.SPANNER_AUTOSCALING_EDITIONS and "autoscaling" in info.data:
+            raise ValueError(
+                "spanner.autoscaling is set, and Spanner's managed autoscaler needs "
+                f"{' or '.join(catalog.SPANNER_AUTOSCALING_EDITIONS)}: write ENTERPRISE"
+            )
+        return value
 
     @model_validator(mode="after")
     def _pitr(self) -> SpannerSettings:
@@ -509,10 +823,29 @@ LabelsOverride = _partial(Labels)
 ShardOverride = _partial(ShardSettings)
 
 
+def _jurisdiction(value: str, info: ValidationInfo) -> str:
+    # Whose law governs the region's data: declared in the file, so a reader sees it, and held
+    # to the catalog's one table of regions (rollout.catalog.REGION_JURISDICTIONS).
+    region = info.data.get("region")
+    known = catalog.REGION_JURISDICTIONS.get(region) if isinstance(region, str) else None
+    if known is not None and value != known:
+        raise ValueError(
+            f"{region} is in jurisdiction {known!r} (rollout.catalog.REGION_JURISDICTIONS), "
+            f"not {value!r}: write jurisdiction: {known}"
+        )
+    return value
+
+
 class RegionFile(Model):
     """regions/<gcp-region>.yaml: one new region and its cells."""
 
     region: str = Field(description="GCP region name, e.g. europe-west2")
+    jurisdiction: Annotated[str, Field(pattern=r"^[a-z]{2}$"), AfterValidator(_jurisdiction)] = (
+        Field(
+            description="whose data-protection law governs the region: uk for europe-west2 "
+            "(London is not in the EU), sg for asia-southeast1, eu for the EU's regions"
+        )
+    )
     short: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,5}$")] = Field(
         description="short code used in resource names, e.g. euw2"
     )
@@ -542,6 +875,7 @@ class RegionSpec(Model):
     stack: str
     project: str
     region: str
+    jurisdiction: str
     short: str
     hub: Hub
     network: NetworkSettings
@@ -622,15 +956,135 @@ class EdgeSettings(Model):
     api_paths: list[str] = Field(min_length=1)
     sign_in_paths: list[str] = Field(min_length=1)
     sign_in_rate_limit: int = Field(ge=1, le=1000, description="requests per minute per IP")
-    hsts_max_age: int = Field(ge=15_552_000, description="at least 180 days")
+    hsts_max_age: int = Field(description="at least one year (31536000): the edge preloads HSTS")
+
+    @field_validator("hsts_max_age")
+    @classmethod
+    def _preload_age(cls, value: int) -> int:
+        # The edge sends HSTS with `preload` (components/edge.py), and the preload list takes a
+        # site only with a max-age of at least one year (https://hstspreload.org/#submission-requirements).
+        if value < catalog.HSTS_PRELOAD_MIN_AGE:
+            raise ValueError(
+                f"the edge preloads HSTS, and the preload list needs a max-age of at least "
+                f"{catalog.HSTS_PRELOAD_MIN_AGE} s (one year): write {catalog.HSTS_PRELOAD_MIN_AGE}"
+            )
+        return value
 
 
 class DirectorySettings(Model):
-    instance_config: str = Field(description="multi-region config, e.g. nam-eur-asia1")
-    edition: Literal["ENTERPRISE_PLUS"] = Field(description="multi-region needs Enterprise Plus")
-    autoscaling: SpannerAutoscaling
+    """The global directory's Spanner instance: where the routing data lives, and its size.
+
+    Either a Google-managed multi-region configuration (``instance_config: eur5``), or a
+    custom one (``instance_config: custom-...``) built on ``base_config`` with its default
+    leader and optional read-only replicas
+    (https://cloud.google.com/spanner/docs/create-manage-configurations#create-configuration).
+    """
+
+    base_config: str | None = Field(
+        None,
+        description="base of a custom configuration: a multi-region configuration the "
+        "catalog knows the replicas of (rollout.catalog.SPANNER_BASE_CONFIGS), e.g. eur5",
+    )
+    instance_config: str = Field(
+        description="a multi-region configuration (e.g. eur5), or with base_config the custom "
+        "configuration's name, custom-<name>",
+        pattern=r"^[a-z][-a-z0-9]{1,63}$",
+    )
+    default_leader: str | None = Field(
+        None, description="custom configuration: the base's read-write region that leads"
+    )
+    read_only_replicas: list[str] = Field(
+        [], description="custom configuration: regions outside the base that get a read-only copy"
+    )
+    edition: Literal["STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
+        description="ENTERPRISE_PLUS: multi-region configurations need it"
+    )
+    autoscaling: DirectoryAutoscaling
     version_retention_period: Duration
     backup: BackupSchedule
+
+    @field_validator("base_config")
+    @classmethod
+    def _known_base(cls, value: str | None) -> str | None:
+        if value is not None and value not in catalog.SPANNER_BASE_CONFIGS:
+            known = ", ".join(sorted(catalog.SPANNER_BASE_CONFIGS))
+            raise ValueError(
+                f"a custom configuration lists every replica of its base, and the catalog "
+                f"knows those of {known} only (rollout.catalog.SPANNER_BASE_CONFIGS): use one "
+                "of them, or add the base's replicas there"
+            )
+        return value
+
+    @field_validator("instance_config")
+    @classmethod
+    def _placement(cls, value: str, info: ValidationInfo) -> str:
+        prefix = catalog.SPANNER_CUSTOM_CONFIG_PREFIX
+        if info.data.get("base_config") is not None:
+            if not value.startswith(prefix):
+                raise ValueError(
+                    f"a custom configuration's name starts with {prefix!r} (Spanner's rule for "
+                    f"user-managed configurations): write {prefix}{value}"
+                )
+        elif "base_config" in info.data and value not in catalog.SPANNER_MULTI_REGION_CONFIGS:
+            raise ValueError(
+                "not a multi-region Spanner configuration (e.g. eur5, eur3, nam-eur-asia1); "
+                "for a custom one, set base_config too"
+            )
+        return value
+
+    @field_validator("default_leader")
+    @classmethod
+    def _leader(cls, value: str | None, info: ValidationInfo) -> str | None:
+        base = info.data.get("base_config")
+        if value is None or base is None:
+            if value is not None and "base_config" in info.data:
+                raise ValueError(
+                    "default_leader belongs to a custom configuration: set base_config"
+                )
+            return value
+        replicas = catalog.SPANNER_BASE_CONFIGS[base]
+        voting = sorted({r for r, kind, _ in replicas if kind == "READ_WRITE"})
+        if value not in voting:
+            raise ValueError(
+                f"the leader of a {base}-based configuration is one of its read-write regions: "
+                f"{', '.join(voting)}"
+            )
+        return value
+
+    @field_validator("read_only_replicas")
+    @classmethod
+    def _read_only(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value:
+            return value
+        base = info.data.get("base_config")
+        if base is None:
+            if "base_config" in info.data:
+                raise ValueError(
+                    "read-only replicas are added by a custom configuration: set base_config"
+                )
+            return value
+        inside = {r for r, _, _ in catalog.SPANNER_BASE_CONFIGS[base]}
+        for region in value:
+            if region not in catalog.GCP_REGIONS:
+                raise ValueError(f"{region!r} is not a GCP region")
+            if region in inside:
+                raise ValueError(
+                    f"{region} is already in {base}; an optional read-only replica goes in a "
+                    "region outside the base configuration"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a region is listed twice; each region takes one read-only replica")
+        return value
+
+    @field_validator("edition")
+    @classmethod
+    def _multi_region_edition(cls, value: str) -> str:
+        # Multi-region (and dual-region) configurations are an Enterprise Plus feature
+        # (https://cloud.google.com/spanner/docs/editions-overview).
+        want = catalog.SPANNER_MULTI_REGION_EDITION
+        if value != want:
+            raise ValueError(f"the directory spans regions, and multi-region needs {want}")
+        return value
 
 
 class Localization(Model):

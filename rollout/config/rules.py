@@ -1,8 +1,9 @@
 """Rules that need more than one file (or more than one section of a file), one per kind.
 
 A rule about one shape lives on that shape's model (``rollout.config.models``); what is here
-needs the whole loaded project: address plans across regions and cells, cell names across
-regions, the one global stack and its references to the regional ones, and the steering's names.
+needs the whole loaded project: address plans across regions and cells, each cell's pod range
+against the cluster settings that fill it, cell names across regions, the one global stack and
+its references to the regional ones, and the steering's names.
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ import difflib
 import ipaddress
 from collections.abc import Mapping
 
-from rollout.catalog import (
-    CLOUDFLARE_REGIONS,
-    HOME_POOL,
-    PROJECT_NAME,
-    SPANNER_MULTI_REGION_CONFIGS,
-)
+from rollout import catalog
+from rollout.catalog import CLOUDFLARE_REGIONS, HOME_POOL, PROJECT_NAME
 from rollout.config.models import CONFIG_NS
 from rollout.config.problems import describe
 from rollout.config.project import Project
@@ -30,11 +27,11 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
     """Every cross-file rule over a loaded project, in a stable order."""
     return [
         *address_plan(project, region_docs),
+        *pod_capacity(project, region_docs),
         *unique_cell_names(project, region_docs),
         *one_global_stack(project),
         *regional_stack_references(project),
         *steering_names(project),
-        *directory_placement(project),
     ]
 
 
@@ -106,6 +103,43 @@ def address_plan(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
                         )
                     )
             seen.append((f"cells.{cell}.cidr", cnet))
+    return problems
+
+
+def pod_capacity(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[Problem]:
+    """Each cell's pod range holds the most nodes its cluster may run.
+
+    GKE gives every node a pod range of its own, the smallest block with twice as many
+    addresses as pods per node: a /24 for the default 110
+    (https://cloud.google.com/kubernetes-engine/docs/how-to/flexible-pod-cidr). A node that gets
+    no range is not created, so the cluster cannot scale (or surge-upgrade) past the pod range:
+    it must hold 3 zones x (max_nodes_per_zone + 1 surge node) ranges. The pod range is the one
+    the program carves from the cell's CIDR (``rollout.args.carve``).
+    """
+    from rollout.args import carve  # the program's own carving; args imports config, not back
+
+    problems: list[Problem] = []
+    per_node = catalog.gke_node_pod_prefix(catalog.GKE_MAX_PODS_PER_NODE)
+    for stack in project.regional_stacks():
+        spec = stack.region
+        assert spec is not None
+        most = spec.cluster.max_nodes_per_zone
+        nodes = catalog.GKE_REGIONAL_ZONES * (most + catalog.GKE_MAX_SURGE)
+        for cell, cell_spec in spec.cells.items():
+            pods = ipaddress.ip_network(carve(cell_spec.cidr).pods)
+            fits = 2 ** max(0, per_node - pods.prefixlen)
+            if fits >= nodes:
+                continue
+            problems.append(
+                region_docs[spec.region].problem(
+                    ("cells", cell, "cidr"),
+                    f"{cell_spec.cidr} carves the pod range {pods}: {fits} nodes of "
+                    f"{catalog.GKE_MAX_PODS_PER_NODE} pods (a /{per_node} each), but the cluster "
+                    f"may run {catalog.GKE_REGIONAL_ZONES} zones x ({most} max_nodes_per_zone + "
+                    f"{catalog.GKE_MAX_SURGE} surge) = {nodes} nodes; give the cell a larger "
+                    f"range or lower cluster.max_nodes_per_zone",
+                )
+            )
     return problems
 
 
@@ -228,18 +262,3 @@ def steering_names(project: Project) -> list[Problem]:
                 )
             )
     return problems
-
-
-def directory_placement(project: Project) -> list[Problem]:
-    """The global directory sits on a multi-region Spanner configuration."""
-    gdoc = project.docs.get(GLOBAL_FILE)
-    config = project.global_.directory.instance_config
-    if gdoc is None or config in SPANNER_MULTI_REGION_CONFIGS:
-        return []
-    return [
-        gdoc.problem(
-            ("directory", "instance_config"),
-            f"found {describe(config)}: not a multi-region Spanner "
-            f"configuration (e.g. nam-eur-asia1, eur3, asia1)",
-        )
-    ]
