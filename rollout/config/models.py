@@ -938,7 +938,6 @@ class Steering(Model):
     country_pools: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], list[PoolName]] = {}
     default_pools: list[PoolName] = Field(min_length=1)
     fallback_pool: PoolName
-    session_affinity_ttl: int = Field(ge=1800, le=604800, default=3600)
 
 
 class DnsRecord(Model):
