@@ -712,7 +712,7 @@ def test_topic_retention(project_copy: Path, hours: int, ok: bool) -> None:
          "stacks/Pulumi.eu.yaml:10:7: config.demobank:overrides.cluster.max_nodes_per_zone: "
          "found true: Input should be a valid integer"),
         ("regions/global.yaml", "sign_in_rate_limit: 10", "sign_in_rate_limit: false",
-         "regions/global.yaml:56:3: edge.sign_in_rate_limit: found false: Input should be a "
+         "regions/global.yaml:55:3: edge.sign_in_rate_limit: found false: Input should be a "
          "valid integer"),
         ("regions/defaults.yaml", "max_cell_share: 0.75", "max_cell_share: yes",
          "regions/defaults.yaml:68:3: shards.max_cell_share: found true: Input should be a "

@@ -129,7 +129,7 @@ CASES = [
         "regions/global.yaml",
         'cron: "30 2 * * *"',
         'cron: "30 22,2 * * *"',
-        "regions/global.yaml:77:5: directory.backup.cron: found '30 22,2 * * *': two full "
+        "regions/global.yaml:76:5: directory.backup.cron: found '30 22,2 * * *': two full "
         "backups 4 h apart (2026-01-01 22:30 and 2026-01-02 02:30 UTC); Spanner takes full "
         "backups at least 12 h apart: write e.g. '0 2 * * *' (daily) or '0 2,14 * * *'",
         id="spanner-backup-12h-across-midnight",
@@ -159,7 +159,7 @@ CASES = [
         "regions/global.yaml",
         "hsts_max_age: 31536000",
         "hsts_max_age: 15552000",
-        "regions/global.yaml:57:3: edge.hsts_max_age: found 15552000: the edge preloads HSTS, "
+        "regions/global.yaml:56:3: edge.hsts_max_age: found 15552000: the edge preloads HSTS, "
         "and the preload list needs a max-age of at least 31536000 s (one year): write 31536000",
         id="hsts-preload-age",
     ),
@@ -168,7 +168,7 @@ CASES = [
         "regions/global.yaml",
         "high_priority_cpu_target: 45",
         "high_priority_cpu_target: 65",
-        "regions/global.yaml:73:5: directory.autoscaling.high_priority_cpu_target: found 65: a "
+        "regions/global.yaml:72:5: directory.autoscaling.high_priority_cpu_target: found 65: a "
         "multi-region instance should run at most 45% high-priority CPU (Google's "
         "recommendation, so a lost region's load fits): write 45 or less",
         id="spanner-multi-region-cpu",
@@ -177,7 +177,7 @@ CASES = [
         "regions/global.yaml",
         "edition: ENTERPRISE_PLUS",
         "edition: ENTERPRISE",
-        "regions/global.yaml:69:3: directory.edition: found 'ENTERPRISE': the directory spans "
+        "regions/global.yaml:68:3: directory.edition: found 'ENTERPRISE': the directory spans "
         "regions, and multi-region needs ENTERPRISE_PLUS",
         id="spanner-multi-region-edition",
     ),
@@ -185,7 +185,7 @@ CASES = [
         "regions/global.yaml",
         "default_leader: europe-west2",
         "default_leader: europe-west4",
-        "regions/global.yaml:67:3: directory.default_leader: found 'europe-west4': the leader "
+        "regions/global.yaml:66:3: directory.default_leader: found 'europe-west4': the leader "
         "of a eur5-based configuration is one of its read-write regions: europe-west1, "
         "europe-west2",
         id="spanner-custom-config-leader",
@@ -194,7 +194,7 @@ CASES = [
         "regions/global.yaml",
         "read_only_replicas: [asia-southeast1]",
         "read_only_replicas: [europe-west1]",
-        'regions/global.yaml:68:3: directory.read_only_replicas: found ["europe-west1"]: '
+        'regions/global.yaml:67:3: directory.read_only_replicas: found ["europe-west1"]: '
         "europe-west1 is already in eur5; an optional read-only replica goes in a region "
         "outside the base configuration",
         id="spanner-custom-config-read-only",
@@ -203,7 +203,7 @@ CASES = [
         "regions/global.yaml",
         "instance_config: custom-demobank-directory",
         "instance_config: demobank-directory",
-        "regions/global.yaml:66:3: directory.instance_config: found 'demobank-directory': a "
+        "regions/global.yaml:65:3: directory.instance_config: found 'demobank-directory': a "
         "custom configuration's name starts with 'custom-' (Spanner's rule for user-managed "
         "configurations): write custom-demobank-directory",
         id="spanner-custom-config-name",
@@ -212,7 +212,7 @@ CASES = [
         "regions/global.yaml",
         "base_config: eur5",
         "base_config: eur3",
-        "regions/global.yaml:65:3: directory.base_config: found 'eur3': a custom configuration "
+        "regions/global.yaml:64:3: directory.base_config: found 'eur3': a custom configuration "
         "lists every replica of its base, and the catalog knows those of eur5 only "
         "(rollout.catalog.SPANNER_BASE_CONFIGS): use one of them, or add the base's replicas "
         "there",
