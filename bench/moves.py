@@ -27,9 +27,7 @@ import argparse
 import contextlib
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -53,28 +51,15 @@ FIRST = 341  # eu-1's buckets from here on move to eu-3
 
 @contextlib.contextmanager
 def emulator() -> Iterator[str]:
+    """The emulator SPANNER_EMULATOR_HOST names, or one started for the run."""
     if host := os.environ.get("SPANNER_EMULATOR_HOST"):
         yield host
         return
-    binary = spanner_emulator.find_emulator()
-    if binary is None:
+    if spanner_emulator.find_emulator() is None:
         sys.exit(spanner_emulator.INSTALL_HINT)
-    port = spanner_emulator._free_port()
-    host = f"127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [str(binary), f"--host_port={host}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        spanner_emulator._wait_for_port(proc, port, spanner_emulator.START_TIMEOUT_S)
+    with spanner_emulator.running_emulator() as host:
         os.environ["SPANNER_EMULATOR_HOST"] = host
         yield host
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
 
 
 def instance() -> Any:

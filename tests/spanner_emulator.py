@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,11 +91,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def spanner_emulator() -> Iterator[str]:
+@contextlib.contextmanager
+def running_emulator() -> Iterator[str]:
+    """A running emulator's ``host:port``, stopped on exit (the fixture and bench/moves.py)."""
     binary = find_emulator()
-    if binary is None:  # a missing service fails the suite: a skipped check is no check
-        pytest.fail(INSTALL_HINT)
+    if binary is None:
+        raise RuntimeError(INSTALL_HINT)
     port = _free_port()
     host = f"127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -105,8 +107,31 @@ def spanner_emulator() -> Iterator[str]:
     )
     try:
         _wait_for_port(proc, port, START_TIMEOUT_S)
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("SPANNER_EMULATOR_HOST", host)
-            yield host
+        yield host
     finally:
         _stop(proc)
+
+
+def emulator_instance(project: str, instance_id: str, display_name: str) -> Any:
+    """A new instance on the emulator that ``SPANNER_EMULATOR_HOST`` names."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import spanner
+
+    client = spanner.Client(project=project, credentials=AnonymousCredentials())
+    inst = client.instance(
+        instance_id,
+        configuration_name=f"projects/{project}/instanceConfigs/emulator-config",
+        display_name=display_name,
+        node_count=1,
+    )
+    inst.create().result(timeout=60)
+    return inst
+
+
+@pytest.fixture(scope="session")
+def spanner_emulator() -> Iterator[str]:
+    if find_emulator() is None:  # a missing service fails the suite: a skipped check is no check
+        pytest.fail(INSTALL_HINT)
+    with running_emulator() as host, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPANNER_EMULATOR_HOST", host)
+        yield host

@@ -19,7 +19,7 @@ import pytest
 
 from rollout import args
 from rollout.ddl import read_ddl
-from tests.spanner_emulator import spanner_emulator  # noqa: F401  (session fixture)
+from tests.spanner_emulator import emulator_instance, spanner_emulator  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 GRANT = re.compile(
@@ -71,16 +71,8 @@ def test_every_cell_database_gets_the_roles(plans: dict) -> None:  # type: ignor
 def test_the_emulator_lacks_fine_grained_access_control(spanner_emulator: str) -> None:  # noqa: F811
     """Applied on the emulator: the tables go in; CREATE ROLE and GRANT are refused there."""
     from google.api_core import exceptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import spanner
 
-    client = spanner.Client(project="demo-test", credentials=AnonymousCredentials())
-    instance = client.instance(
-        f"roles-{uuid.uuid4().hex[:8]}",
-        configuration_name="projects/demo-test/instanceConfigs/emulator-config",
-        node_count=1,
-    )
-    instance.create().result(timeout=60)
+    instance = emulator_instance("demo-test", f"roles-{uuid.uuid4().hex[:8]}", "roles")
     database = instance.database("cell", ddl_statements=read_ddl(args.CELL_SCHEMA))
     database.create().result(timeout=60)
     for statement in read_ddl(args.CELL_ROLES_SCHEMA):

@@ -31,7 +31,7 @@ import pytest
 from rollout import moves
 from rollout.ddl import read_ddl
 from rollout.shards import add_cell, bucket_for, even_split, render_table
-from tests.spanner_emulator import spanner_emulator  # noqa: F401  (session fixture)
+from tests.spanner_emulator import emulator_instance, spanner_emulator  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_DDL = ROOT / "schema" / "cell.sql"
@@ -52,18 +52,7 @@ _tags = itertools.count()
 
 @pytest.fixture(scope="module")
 def instance(spanner_emulator: str) -> Any:  # noqa: F811
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import spanner
-
-    client = spanner.Client(project=PROJECT, credentials=AnonymousCredentials())
-    inst = client.instance(
-        INSTANCE,
-        configuration_name=f"projects/{PROJECT}/instanceConfigs/emulator-config",
-        display_name="moves",
-        node_count=1,
-    )
-    inst.create().result(timeout=60)
-    return inst
+    return emulator_instance(PROJECT, INSTANCE, "moves")
 
 
 @pytest.fixture
