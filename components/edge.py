@@ -64,9 +64,10 @@ L10N_EDGE_TTL: int | None = None
 
 # Sign-in rate limit: count per client IP per Cloudflare data centre over a minute, then block
 # that client for ten minutes (slows credential stuffing without locking out a whole colo).
-RATE_LIMIT_PERIOD = 60
+# The catalog holds both numbers: the zone's plan must allow them (the config rules check it).
+RATE_LIMIT_PERIOD = catalog.SIGN_IN_RATE_LIMIT_PERIOD
 RATE_LIMIT_CHARACTERISTICS = ["ip.src", "cf.colo.id"]
-RATE_LIMIT_MITIGATION_TIMEOUT = 600
+RATE_LIMIT_MITIGATION_TIMEOUT = catalog.SIGN_IN_RATE_LIMIT_TIMEOUT
 
 # Proxied records must use TTL 1 ("automatic"); Cloudflare rejects anything else at deploy.
 PROXIED_TTL = 1

@@ -9,6 +9,8 @@ without pulling in anything else.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 # --------------------------------------------------------------------------------------------
 # Pulumi's own types
 # --------------------------------------------------------------------------------------------
@@ -469,6 +471,88 @@ HOME_POOL = "home"
 # certificate. Never in a committed file; the offline plan stands in a marked placeholder.
 EDGE_SECRETS_NAMESPACE = "edge"
 EDGE_SECRETS = ("sessionPublicKey", "originPullCertificate", "originPullPrivateKey")
+
+# What the bank has bought from Cloudflare, declared in regions/global.yaml (zone.plan,
+# zone.add_ons): the zone's plan, lowest first, and the paid add-ons the edge may need. The
+# availability of each feature by plan is Cloudflare's own table
+# (https://developers.cloudflare.com/plans/, src/content/plans/index.json in
+# cloudflare/cloudflare-docs), linked again beside each feature below.
+CLOUDFLARE_PLANS = ("free", "pro", "business", "enterprise")
+CLOUDFLARE_ADD_ONS = ("load_balancing", "traffic_steering", "workers_paid")
+
+# The sign-in rate limit (components/edge.py): requests are counted over a minute, then the
+# client is blocked for ten minutes. Counting periods and mitigation timeouts allowed per plan
+# (https://developers.cloudflare.com/waf/rate-limiting-rules/#availability): Free only 10 s.
+# Enterprise also needs application security on its contract to get rate limiting rules.
+SIGN_IN_RATE_LIMIT_PERIOD = 60
+SIGN_IN_RATE_LIMIT_TIMEOUT = 600
+RATE_LIMIT_MAX_PERIOD = {"free": 10, "pro": 60, "business": 600, "enterprise": 65_535}
+RATE_LIMIT_MAX_TIMEOUT = {"free": 10, "pro": 3_600, "business": 86_400, "enterprise": 86_400}
+
+
+class CloudflareFeature(NamedTuple):
+    """What one Cloudflare feature the edge uses needs from the plan and add-ons."""
+
+    what: str
+    """The feature as a message names it (a singular noun phrase)."""
+    plan: str
+    """The least plan that offers it."""
+    add_on: str | None = None
+    """The add-on it needs on top of the plan, if any..."""
+    included_from: str | None = None
+    """...unless the plan is this one or above (None: the add-on is needed on every plan)."""
+
+
+def _least_plan(period: int, timeout: int) -> str:
+    return next(
+        p
+        for p in CLOUDFLARE_PLANS
+        if period <= RATE_LIMIT_MAX_PERIOD[p] and timeout <= RATE_LIMIT_MAX_TIMEOUT[p]
+    )
+
+
+# Every Cloudflare feature the global stack uses, and what it needs. The config rules hold
+# regions/global.yaml's plan and add-ons to all of them (rollout.config.rules.cloudflare_plan);
+# a test classifies every Cloudflare resource of the global plan under one of these keys.
+CLOUDFLARE_FEATURES: dict[str, CloudflareFeature] = {
+    # A paid add-on on every plan, Enterprise included (/load-balancing/).
+    "load_balancing": CloudflareFeature(
+        "load balancing (the load balancer, its pools and monitors)", "free", "load_balancing"
+    ),
+    # Beyond Off (failover) and Random, steering is for Enterprise or with Traffic steering
+    # bought (/load-balancing/understand-basics/traffic-steering/steering-policies/
+    # standard-options/).
+    "geo_steering": CloudflareFeature(
+        "geo steering", "free", "traffic_steering", included_from="enterprise"
+    ),
+    # The Cloudflare Managed Ruleset and the OWASP Core Ruleset: paid plans (/waf/managed-rules/).
+    "managed_waf": CloudflareFeature(
+        "the managed WAF (the Cloudflare Managed and OWASP Core rulesets)", "pro"
+    ),
+    "rate_limit": CloudflareFeature(
+        f"the sign-in rate limit ({SIGN_IN_RATE_LIMIT_PERIOD} s period, "
+        f"{SIGN_IN_RATE_LIMIT_TIMEOUT} s block)",
+        _least_plan(SIGN_IN_RATE_LIMIT_PERIOD, SIGN_IN_RATE_LIMIT_TIMEOUT),
+    ),
+    # Origin Rules: the Host header, SNI and DNS record overrides are Enterprise only; a
+    # destination port override is on every plan (/rules/origin-rules/).
+    "origin_overrides": CloudflareFeature(
+        "the l10n origin rule (its Host header and DNS record overrides)", "enterprise"
+    ),
+    # The cell router runs on every request to the app host; Workers Free stops at 100,000
+    # requests a day and 10 ms of CPU each (https://developers.cloudflare.com/workers/platform/limits/).
+    "workers": CloudflareFeature(
+        "the cell router on every request to the app host", "free", "workers_paid"
+    ),
+    # On every plan: cache rules, URL rewrites without regex (/rules/transform/), DNS records,
+    # DNSSEC (/dns/dnssec/), the zone's TLS, HTTPS and HSTS settings (/ssl/), per-hostname
+    # authenticated origin pulls (/ssl/origin-configuration/authenticated-origin-pull/).
+    "cache_rules": CloudflareFeature("cache rules", "free"),
+    "url_rewrite": CloudflareFeature("the l10n URL rewrite", "free"),
+    "dns": CloudflareFeature("DNS records and DNSSEC", "free"),
+    "zone_settings": CloudflareFeature("TLS, HTTPS and HSTS zone settings", "free"),
+    "origin_pulls": CloudflareFeature("per-hostname authenticated origin pulls", "free"),
+}
 
 # --------------------------------------------------------------------------------------------
 # Sharding

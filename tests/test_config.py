@@ -712,7 +712,7 @@ def test_topic_retention(project_copy: Path, hours: int, ok: bool) -> None:
          "stacks/Pulumi.eu.yaml:10:7: config.demobank:overrides.cluster.max_nodes_per_zone: "
          "found true: Input should be a valid integer"),
         ("regions/global.yaml", "sign_in_rate_limit: 10", "sign_in_rate_limit: false",
-         "regions/global.yaml:55:3: edge.sign_in_rate_limit: found false: Input should be a "
+         "regions/global.yaml:60:3: edge.sign_in_rate_limit: found false: Input should be a "
          "valid integer"),
         ("regions/defaults.yaml", "max_cell_share: 0.75", "max_cell_share: yes",
          "regions/defaults.yaml:68:3: shards.max_cell_share: found true: Input should be a "
@@ -847,7 +847,7 @@ def test_home_origin_is_public(project_copy: Path, address: str, kind: str) -> N
     edit(project_copy / "regions/global.yaml", "address: 203.0.113.10", f'address: "{address}"')
     [err] = errors_of(project_copy)
     assert err.startswith(
-        f"regions/global.yaml:11:3: home_origin.address: found '{address}': {kind}"
+        f"regions/global.yaml:16:3: home_origin.address: found '{address}': {kind}"
     ), err
 
 

@@ -19,7 +19,7 @@ from rollout.args import carve
 from rollout.config import load_project
 from rollout.config.models import backup_gap_problem, maintenance_shortfall, rrule_starts
 from rollout.errors import InputError
-from rollout.plan import Plan
+from rollout.plan import Plan, Resource
 
 GKE_RULE = (
     "GKE needs at least 48 h in every rolling 32 days, counting only windows of 4 h or more: "
@@ -129,7 +129,7 @@ CASES = [
         "regions/global.yaml",
         'cron: "30 2 * * *"',
         'cron: "30 22,2 * * *"',
-        "regions/global.yaml:76:5: directory.backup.cron: found '30 22,2 * * *': two full "
+        "regions/global.yaml:81:5: directory.backup.cron: found '30 22,2 * * *': two full "
         "backups 4 h apart (2026-01-01 22:30 and 2026-01-02 02:30 UTC); Spanner takes full "
         "backups at least 12 h apart: write e.g. '0 2 * * *' (daily) or '0 2,14 * * *'",
         id="spanner-backup-12h-across-midnight",
@@ -159,7 +159,7 @@ CASES = [
         "regions/global.yaml",
         "hsts_max_age: 31536000",
         "hsts_max_age: 15552000",
-        "regions/global.yaml:56:3: edge.hsts_max_age: found 15552000: the edge preloads HSTS, "
+        "regions/global.yaml:61:3: edge.hsts_max_age: found 15552000: the edge preloads HSTS, "
         "and the preload list needs a max-age of at least 31536000 s (one year): write 31536000",
         id="hsts-preload-age",
     ),
@@ -168,7 +168,7 @@ CASES = [
         "regions/global.yaml",
         "high_priority_cpu_target: 45",
         "high_priority_cpu_target: 65",
-        "regions/global.yaml:72:5: directory.autoscaling.high_priority_cpu_target: found 65: a "
+        "regions/global.yaml:77:5: directory.autoscaling.high_priority_cpu_target: found 65: a "
         "multi-region instance should run at most 45% high-priority CPU (Google's "
         "recommendation, so a lost region's load fits): write 45 or less",
         id="spanner-multi-region-cpu",
@@ -177,7 +177,7 @@ CASES = [
         "regions/global.yaml",
         "edition: ENTERPRISE_PLUS",
         "edition: ENTERPRISE",
-        "regions/global.yaml:68:3: directory.edition: found 'ENTERPRISE': the directory spans "
+        "regions/global.yaml:73:3: directory.edition: found 'ENTERPRISE': the directory spans "
         "regions, and multi-region needs ENTERPRISE_PLUS",
         id="spanner-multi-region-edition",
     ),
@@ -185,7 +185,7 @@ CASES = [
         "regions/global.yaml",
         "default_leader: europe-west2",
         "default_leader: europe-west4",
-        "regions/global.yaml:66:3: directory.default_leader: found 'europe-west4': the leader "
+        "regions/global.yaml:71:3: directory.default_leader: found 'europe-west4': the leader "
         "of a eur5-based configuration is one of its read-write regions: europe-west1, "
         "europe-west2",
         id="spanner-custom-config-leader",
@@ -194,7 +194,7 @@ CASES = [
         "regions/global.yaml",
         "read_only_replicas: [asia-southeast1]",
         "read_only_replicas: [europe-west1]",
-        'regions/global.yaml:67:3: directory.read_only_replicas: found ["europe-west1"]: '
+        'regions/global.yaml:72:3: directory.read_only_replicas: found ["europe-west1"]: '
         "europe-west1 is already in eur5; an optional read-only replica goes in a region "
         "outside the base configuration",
         id="spanner-custom-config-read-only",
@@ -203,7 +203,7 @@ CASES = [
         "regions/global.yaml",
         "instance_config: custom-demobank-directory",
         "instance_config: demobank-directory",
-        "regions/global.yaml:65:3: directory.instance_config: found 'demobank-directory': a "
+        "regions/global.yaml:70:3: directory.instance_config: found 'demobank-directory': a "
         "custom configuration's name starts with 'custom-' (Spanner's rule for user-managed "
         "configurations): write custom-demobank-directory",
         id="spanner-custom-config-name",
@@ -212,7 +212,7 @@ CASES = [
         "regions/global.yaml",
         "base_config: eur5",
         "base_config: eur3",
-        "regions/global.yaml:64:3: directory.base_config: found 'eur3': a custom configuration "
+        "regions/global.yaml:69:3: directory.base_config: found 'eur3': a custom configuration "
         "lists every replica of its base, and the catalog knows those of eur5 only "
         "(rollout.catalog.SPANNER_BASE_CONFIGS): use one of them, or add the base's replicas "
         "there",
@@ -377,3 +377,126 @@ def test_the_directory_sits_on_its_custom_configuration(plans: dict[str, Plan]) 
     assert instance.inputs["edition"] == catalog.SPANNER_MULTI_REGION_EDITION
     targets = instance.inputs["autoscalingConfig"]["autoscalingTargets"]
     assert targets["highPriorityCpuUtilizationPercent"] <= catalog.SPANNER_MULTI_REGION_CPU_MAX
+
+
+# --------------------------------------------------------------------------------------------
+# Cloudflare: the declared plan and add-ons hold every feature the edge uses
+# --------------------------------------------------------------------------------------------
+
+PLAN_LINE = "regions/global.yaml:11:3: zone.plan: found"
+ADD_ONS_LINE = "regions/global.yaml:12:3: zone.add_ons: found"
+SHIPPED_ADD_ONS = "add_ons: [load_balancing, workers_paid]"
+ALL_ADD_ONS = "add_ons: [load_balancing, traffic_steering, workers_paid]"
+PLANS = "(plans: free, pro, business, enterprise)"
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        pytest.param(
+            [("plan: enterprise", "plan: pro"), (SHIPPED_ADD_ONS, ALL_ADD_ONS)],
+            f"{PLAN_LINE} 'pro': the l10n origin rule (its Host header and DNS record "
+            f"overrides) needs enterprise: write enterprise {PLANS}",
+            id="origin-rule-overrides-need-enterprise",
+        ),
+        pytest.param(
+            [("plan: enterprise", "plan: free"), (SHIPPED_ADD_ONS, ALL_ADD_ONS)],
+            f"{PLAN_LINE} 'free': the managed WAF (the Cloudflare Managed and OWASP Core "
+            "rulesets) needs pro; the sign-in rate limit (60 s period, 600 s block) needs pro; "
+            "the l10n origin rule (its Host header and DNS record overrides) needs enterprise: "
+            f"write enterprise {PLANS}",
+            id="free-plan",
+        ),
+        pytest.param(
+            [(SHIPPED_ADD_ONS, "add_ons: [workers_paid]")],
+            f'{ADD_ONS_LINE} ["workers_paid"]: load balancing (the load balancer, its pools and '
+            "monitors) needs the load_balancing add-on: add load_balancing",
+            id="load-balancing-add-on",
+        ),
+        pytest.param(
+            [(SHIPPED_ADD_ONS, "add_ons: [load_balancing]")],
+            f'{ADD_ONS_LINE} ["load_balancing"]: the cell router on every request to the app '
+            "host needs the workers_paid add-on: add workers_paid",
+            id="workers-paid",
+        ),
+        pytest.param(
+            [(SHIPPED_ADD_ONS, "add_ons: [load_balancing, workers_paid, load_balancing]")],
+            f'{ADD_ONS_LINE} ["load_balancing", "workers_paid", "load_balancing"]: an add-on is '
+            "listed twice; list each once",
+            id="add-on-twice",
+        ),
+        pytest.param(
+            [("plan: enterprise", "plan: premium")],
+            f"{PLAN_LINE} 'premium': Input should be 'free', 'pro', 'business' or 'enterprise'",
+            id="unknown-plan",
+        ),
+    ],
+)
+def test_the_cloudflare_plan_holds_every_feature(
+    project_copy: Path, edits: list[tuple[str, str]], expected: str
+) -> None:
+    for old, new in edits:
+        edit(project_copy, "regions/global.yaml", old, new)
+    assert only_error(project_copy) == expected
+
+
+def test_geo_steering_below_enterprise_needs_traffic_steering(project_copy: Path) -> None:
+    """Business has the origin rule's overrides short (plan) and geo steering short (add-on):
+    one line each, the add-on line saying the Enterprise plan would include it."""
+    edit(project_copy, "regions/global.yaml", "plan: enterprise", "plan: business")
+    with pytest.raises(InputError) as info:
+        load_project(project_copy)
+    assert [str(p) for p in info.value.problems] == [
+        f"{PLAN_LINE} 'business': the l10n origin rule (its Host header and DNS record "
+        f"overrides) needs enterprise: write enterprise {PLANS}",
+        f'{ADD_ONS_LINE} ["load_balancing", "workers_paid"]: geo steering needs the '
+        "traffic_steering add-on (or the enterprise plan): add traffic_steering",
+    ]
+
+
+def cloudflare_features(resource: Resource) -> set[str]:
+    """The catalog's feature keys one Cloudflare resource of the plan uses; an unknown type or
+    phase raises, so a new kind of Cloudflare resource is classified when it is added."""
+    t, inputs = resource.type, resource.inputs
+    if t == catalog.CF_LB:
+        policy = inputs["steeringPolicy"]
+        assert policy in ("off", "random", "geo"), policy  # others: add them to the catalog
+        return {"load_balancing"} | ({"geo_steering"} if policy == "geo" else set())
+    if t in (catalog.CF_POOL, catalog.CF_MONITOR):
+        return {"load_balancing"}
+    if t in (catalog.CF_DNS_RECORD, catalog.CF_DNSSEC):
+        return {"dns"}
+    if t == catalog.CF_ZONE_SETTING:
+        return {"zone_settings"}
+    if t in (catalog.CF_ORIGIN_PULLS, catalog.CF_ORIGIN_PULLS_HOSTNAME_CERTIFICATE):
+        return {"origin_pulls"}
+    if t.startswith("cloudflare:index/workers"):
+        return {"workers"}
+    if t == catalog.CF_RULESET:
+        phase, rules = inputs["phase"], inputs["rules"]
+        if phase == "http_request_origin":
+            overrides = [r["actionParameters"] for r in rules]
+            assert all("hostHeader" in p or "host" in p.get("origin", {}) for p in overrides)
+            return {"origin_overrides"}
+        if phase == "http_ratelimit":
+            for r in rules:
+                assert r["ratelimit"]["period"] == catalog.SIGN_IN_RATE_LIMIT_PERIOD
+                assert r["ratelimit"]["mitigationTimeout"] == catalog.SIGN_IN_RATE_LIMIT_TIMEOUT
+            return {"rate_limit"}
+        return {
+            "http_request_firewall_managed": {"managed_waf"},
+            "http_request_cache_settings": {"cache_rules"},
+            "http_request_transform": {"url_rewrite"},
+        }[phase]
+    raise AssertionError(f"{resource.urn}: a Cloudflare type the catalog's features do not cover")
+
+
+def test_every_cloudflare_resource_uses_a_cataloged_feature(plans: dict[str, Plan]) -> None:
+    """The features the config rule checks are exactly the ones the global stack uses."""
+    used: set[str] = set()
+    for r in plans["global"].resources:
+        if r.custom and r.type.startswith("cloudflare:"):
+            used |= cloudflare_features(r)
+    assert used == set(catalog.CLOUDFLARE_FEATURES)
+    rate_limit = catalog.CLOUDFLARE_FEATURES["rate_limit"]
+    assert rate_limit.plan == "pro"  # 60 s counting and a 600 s block: more than Free's 10 s

@@ -914,6 +914,19 @@ class Zone(Model):
         description="Cloudflare zone id; the zone exists already and is not managed here",
     )
     account_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Cloudflare account id")
+    plan: Literal[catalog.CLOUDFLARE_PLANS] = Field(  # type: ignore[valid-type]
+        description="the zone's Cloudflare plan: every edge feature is checked against it"
+    )
+    add_ons: list[Literal[catalog.CLOUDFLARE_ADD_ONS]] = Field(  # type: ignore[valid-type]
+        [], description="the paid add-ons bought for the account and zone"
+    )
+
+    @field_validator("add_ons")
+    @classmethod
+    def _once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("an add-on is listed twice; list each once")
+        return value
 
 
 class HomeOrigin(Model):

@@ -3,7 +3,8 @@
 A rule about one shape lives on that shape's model (``rollout.config.models``); what is here
 needs the whole loaded project: address plans across regions and cells, each cell's pod range
 against the cluster settings that fill it, cell names across regions, the one global stack and
-its references to the regional ones, and the steering's names.
+its references to the regional ones, the steering's names, and the Cloudflare features the
+edge uses against the plan and add-ons regions/global.yaml declares.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def cross_checks(project: Project, region_docs: Mapping[str, YamlDoc]) -> list[P
         *one_global_stack(project),
         *regional_stack_references(project),
         *steering_names(project),
+        *cloudflare_plan(project),
     ]
 
 
@@ -261,4 +263,50 @@ def steering_names(project: Project) -> list[Problem]:
                     f"({HOME_POOL}, or a key of demobank:regionalStacks)",
                 )
             )
+    return problems
+
+
+def cloudflare_plan(project: Project) -> list[Problem]:
+    """Every Cloudflare feature the edge uses is on the zone's plan, with its add-ons.
+
+    The features and what each needs are ``rollout.catalog.CLOUDFLARE_FEATURES`` (with the
+    source of each); without this, a missing one fails only at ``pulumi up``, halfway through
+    the edge. One line for the plan and one for the add-ons, naming every feature short of them.
+    """
+    gdoc = project.docs.get(GLOBAL_FILE)
+    if gdoc is None:
+        return []
+    zone = project.global_.zone
+    plans = catalog.CLOUDFLARE_PLANS
+    rank = plans.index(zone.plan)
+    short_plan: list[str] = []
+    short_add_ons: list[str] = []
+    needed: list[str] = []
+    for feature in catalog.CLOUDFLARE_FEATURES.values():
+        if plans.index(feature.plan) > rank:
+            short_plan.append(f"{feature.what} needs {feature.plan}")
+        included = feature.included_from is not None and rank >= plans.index(feature.included_from)
+        if feature.add_on and feature.add_on not in zone.add_ons and not included:
+            also = f" (or the {feature.included_from} plan)" if feature.included_from else ""
+            short_add_ons.append(f"{feature.what} needs the {feature.add_on} add-on{also}")
+            if feature.add_on not in needed:
+                needed.append(feature.add_on)
+    problems: list[Problem] = []
+    if short_plan:
+        least = max((f.plan for f in catalog.CLOUDFLARE_FEATURES.values()), key=plans.index)
+        problems.append(
+            gdoc.problem(
+                ("zone", "plan"),
+                f"found {describe(zone.plan)}: {'; '.join(short_plan)}: write {least} "
+                f"(plans: {', '.join(plans)})",
+            )
+        )
+    if short_add_ons:
+        problems.append(
+            gdoc.problem(
+                ("zone", "add_ons"),
+                f"found {describe(list(zone.add_ons))}: {'; '.join(short_add_ons)}: add "
+                f"{', '.join(needed)}",
+            )
+        )
     return problems
