@@ -87,6 +87,8 @@ class Edge(pulumi.ComponentResource):
     """The load-balanced hostname."""
     zone_id: str
     """The (existing) zone this edge configures."""
+    dnssec: cloudflare.ZoneDnssec
+    """The zone's DNSSEC; its ``ds`` is the record the registrar must publish."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(catalog.EDGE_COMPONENT, name, None, opts)
@@ -224,8 +226,10 @@ class Edge(pulumi.ComponentResource):
             },
             opts=child,
         )
-        # Signed DNS: nobody can spoof the bank's records to a resolver that validates.
-        cloudflare.ZoneDnssec("dnssec", zone_id=zone_id, status="active", opts=child)
+        # Signed DNS: nobody can spoof the bank's records to a resolver that validates. The
+        # chain of trust needs the zone's DS record at the registrar: a stack output
+        # (`pulumi stack output dnssec_ds -s global`), published there after the first up.
+        self.dnssec = cloudflare.ZoneDnssec("dnssec", zone_id=zone_id, status="active", opts=child)
 
         cloudflare.Ruleset(
             "waf-managed",
@@ -257,7 +261,8 @@ class Edge(pulumi.ComponentResource):
             description="cache static assets and translation bundles; never cache the banking API",
             rules=[
                 cache_rule("static", edge.static_paths, STATIC_EDGE_TTL),
-                cache_rule("l10n", [config.l10n_path], L10N_EDGE_TTL),
+                # The path as sent: the l10n rewrite has put the bucket in front of it by now.
+                cache_rule("l10n", [config.l10n_path], L10N_EDGE_TTL, catalog.CF_RAW_PATH),
                 # Last, so it wins over any broader rule above: account data is never cached.
                 cloudflare.RulesetRuleArgs(
                     ref="api-bypass",
@@ -313,6 +318,7 @@ class Edge(pulumi.ComponentResource):
                 "load_balancer_hostname": self.hostname,
                 "pools": ids,
                 "zone_id": zone_id,
+                "dnssec_ds": self.dnssec.ds,
             }
         )
 
@@ -366,9 +372,14 @@ def check_regions(steering: Steering, pool: str) -> list[str]:
     return listed or list(regions)
 
 
-def path_prefix_expression(paths: Sequence[str]) -> str:
-    """Cloudflare Rules language: the request path starts with any of ``paths``."""
-    return " or ".join(f"starts_with(http.request.uri.path, {json.dumps(p)})" for p in paths)
+# The request path after URL normalization; the l10n rules read the raw one instead
+# (rollout.catalog.CF_RAW_PATH: the l10n rewrite changes this one).
+PATH = "http.request.uri.path"
+
+
+def path_prefix_expression(paths: Sequence[str], field: str = PATH) -> str:
+    """Cloudflare Rules language: the request path (``field``) starts with any of ``paths``."""
+    return " or ".join(f"starts_with({field}, {json.dumps(p)})" for p in paths)
 
 
 def path_set_expression(paths: Sequence[str]) -> str:
@@ -376,8 +387,11 @@ def path_set_expression(paths: Sequence[str]) -> str:
     return "http.request.uri.path in {" + " ".join(json.dumps(p) for p in paths) + "}"
 
 
-def cache_rule(ref: str, paths: Sequence[str], edge_ttl: int | None) -> cloudflare.RulesetRuleArgs:
-    """Cache responses under ``paths``: ``edge_ttl`` seconds, or as the origin says if None."""
+def cache_rule(
+    ref: str, paths: Sequence[str], edge_ttl: int | None, field: str = PATH
+) -> cloudflare.RulesetRuleArgs:
+    """Cache responses under ``paths`` (matched on ``field``): ``edge_ttl`` seconds, or as the
+    origin says if None."""
     ttl = (
         cloudflare.RulesetRuleActionParametersEdgeTtlArgs(mode="respect_origin")
         if edge_ttl is None
@@ -389,7 +403,7 @@ def cache_rule(ref: str, paths: Sequence[str], edge_ttl: int | None) -> cloudfla
     return cloudflare.RulesetRuleArgs(
         ref=ref,
         description=f"cache {', '.join(paths)} {lifetime} at the edge",
-        expression=path_prefix_expression(paths),
+        expression=path_prefix_expression(paths, field),
         action="set_cache_settings",
         action_parameters=cloudflare.RulesetRuleActionParametersArgs(
             cache=True,

@@ -3,9 +3,13 @@
 ``rollout.l10n.build_bundles`` compiles the reviewed catalogs into content-hashed JSON bundles
 and a small manifest (``LocalizationPlatformArgs.objects``). This component uploads them, one
 bucket object each, to a versioned, uniform-access bucket, and routes ``<path>`` on the app's
-host name to it through Cloudflare (an origin rule to Cloud Storage and a path rewrite into
-the bucket). The cache rule for the
-path is the edge's (components/edge.py): it honours the objects' own Cache-Control.
+host name to it through Cloudflare: a URL rewrite puts the bucket in front of the path, and an
+origin rule sends the request to Cloud Storage through a hostname of the zone. The cache rule
+for the path is the edge's (components/edge.py): it honours the objects' own Cache-Control.
+
+The rewrite runs in the transform phase, before the origin and cache phases, so after it
+``http.request.uri.path`` starts with the bucket; every rule here and the edge's cache rule
+match the path as the client sent it (``rollout.catalog.CF_RAW_PATH``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from rollout import catalog
 from rollout.args import LocalizationPlatformArgs
 
 STORAGE_HOST = "storage.googleapis.com"
+# Proxied records must use TTL 1 ("automatic").
+PROXIED_TTL = 1
 
 # Bundles and the manifest are the frontend's UI strings: public by nature, no personal data,
 # so the bucket grants allUsers read (objects only; listing stays private).
@@ -29,6 +35,8 @@ class LocalizationPlatform(pulumi.ComponentResource):
 
     bucket: gcp.storage.Bucket
     """The versioned, uniform-access bucket holding the bundles."""
+    origin_record: cloudflare.DnsRecord
+    """The zone's proxied CNAME to Cloud Storage that the origin rule resolves to."""
     manifest_url: pulumi.Output[str]
     """Where the frontend reads the manifest that points at the current bundles."""
 
@@ -92,9 +100,26 @@ class LocalizationPlatform(pulumi.ComponentResource):
             )
 
         host, path = args.host, args.path
-        match = f'(http.host eq "{host}" and starts_with(http.request.uri.path, "{path}"))'
+        match = f'(http.host eq "{host}" and starts_with({catalog.CF_RAW_PATH}, "{path}"))'
+        # A DNS record override must name a hostname on the Cloudflare account
+        # (https://developers.cloudflare.com/rules/origin-rules/features/#dns-record): the
+        # zone's own proxied CNAME to Cloud Storage, which the origin rule resolves to.
+        self.origin_record = cloudflare.DnsRecord(
+            "l10n-origin-host",
+            zone_id=args.zone_id,
+            name=args.origin_host,
+            type="CNAME",
+            content=STORAGE_HOST,
+            proxied=True,
+            ttl=PROXIED_TTL,
+            comment=f"Cloud Storage behind {path} on {host} (the l10n origin rule)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # Requests for <path> go to Cloud Storage (origin rule) with the bucket prepended to
         # the path (transform rule); everything else on the host still goes to the pools.
+        # The Host header override also sets the SNI to Cloud Storage's name, so Cloud Storage
+        # presents its own certificate (strict SSL verifies it) and finds the bucket in the
+        # path. No SNI override: its value must be a hostname on the Cloudflare account.
         cloudflare.Ruleset(
             "l10n-origin",
             zone_id=args.zone_id,
@@ -110,7 +135,9 @@ class LocalizationPlatform(pulumi.ComponentResource):
                     action="route",
                     action_parameters=cloudflare.RulesetRuleActionParametersArgs(
                         host_header=STORAGE_HOST,
-                        origin=cloudflare.RulesetRuleActionParametersOriginArgs(host=STORAGE_HOST),
+                        origin=cloudflare.RulesetRuleActionParametersOriginArgs(
+                            host=self.origin_record.name
+                        ),
                     ),
                     enabled=True,
                 )
@@ -127,7 +154,7 @@ class LocalizationPlatform(pulumi.ComponentResource):
             rules=[
                 cloudflare.RulesetRuleArgs(
                     ref="l10n_rewrite",
-                    description="/l10n/... -> /<bucket>/l10n/...",
+                    description="/l10n/... -> /<bucket>/l10n/... (before the origin rule)",
                     expression=match,
                     action="rewrite",
                     action_parameters=cloudflare.RulesetRuleActionParametersArgs(

@@ -750,6 +750,8 @@ class LocalizationPlatformArgs:
     """The app's hostname the bundles are served under."""
     path: str
     """The CDN path of the bundles, e.g. /l10n/."""
+    origin_host: str
+    """The zone's hostname the origin rule resolves to: a proxied CNAME to Cloud Storage."""
     bundle_prefix: str = "l10n/bundles/"
     """Where the immutable bundles sit in the bucket (``rollout.l10n.bundles.BUNDLES``)."""
     bundle_retention_days: int = 90
@@ -844,6 +846,7 @@ def global_args(
             zone_id=g.zone.id,
             host=host,
             path=g.localization.path,
+            origin_host=names.l10n_origin_hostname(g.zone.name),
         ),
         shard_maps=ShardMapsArgs(
             bucket_name=bucket_name(project_id, "shard-maps", stack_file),

@@ -472,6 +472,23 @@ HOME_POOL = "home"
 EDGE_SECRETS_NAMESPACE = "edge"
 EDGE_SECRETS = ("sessionPublicKey", "originPullCertificate", "originPullPrivateKey")
 
+# The request path as the client sent it, untouched by earlier rules. The l10n URL rewrite runs
+# in the transform phase, before the origin and cache phases, and prefixes the bucket to
+# http.request.uri.path; a later rule matching the localization path must read this raw field
+# (https://developers.cloudflare.com/ruleset-engine/rules-language/fields/reference/raw.http.request.uri.path/,
+# phase order: https://developers.cloudflare.com/ruleset-engine/reference/phases-list/).
+CF_RAW_PATH = "raw.http.request.uri.path"
+# A zone has one entry point ruleset per phase
+# (https://developers.cloudflare.com/ruleset-engine/about/phases/): each phase the edge uses is
+# configured by exactly one Ruleset, and one the zone already has is imported first (README).
+CF_ZONE_PHASES = (
+    "http_request_transform",
+    "http_request_origin",
+    "http_ratelimit",
+    "http_request_firewall_managed",
+    "http_request_cache_settings",
+)
+
 # What the bank has bought from Cloudflare, declared in regions/global.yaml (zone.plan,
 # zone.add_ons): the zone's plan, lowest first, and the paid add-ons the edge may need. The
 # availability of each feature by plan is Cloudflare's own table

@@ -94,6 +94,10 @@ class PlanMocks(pulumi.runtime.Mocks):
                 state["controlPlaneEndpointsConfig"] = {**endpoints, "dnsEndpointConfig": dns}
         elif typ == catalog.KMS_CRYPTO_KEY:
             state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
+        elif typ == catalog.CF_DNSSEC:
+            # Cloudflare computes the DS record (RFC 4034) from the zone's key-signing key.
+            digest = hashlib.sha256(str(state.get("zoneId")).encode()).hexdigest().upper()
+            state.setdefault("ds", f"zone. 3600 IN DS 2371 13 2 {digest}")
         elif typ == catalog.KMS_KEY_RING:
             state["id"] = (
                 f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"

@@ -83,6 +83,13 @@ def origin_hostname(cell: str, short: str, zone: str) -> str:
     return f"{cell}.{short}.{origin_suffix(zone)}"
 
 
+def l10n_origin_hostname(zone: str) -> str:
+    """The localization bundles' origin host in the edge's zone: a proxied CNAME to Cloud
+    Storage that the l10n origin rule resolves to (a DNS record override must name a hostname
+    on the Cloudflare account)."""
+    return f"l10n-origin.{zone}"
+
+
 def namespace(cell: str) -> str:
     """The cell's Kubernetes namespace: part of its Workload Identity principal, so the
     principal is the cell's own (``<project>.svc.id.goog[<namespace>/<ksa>]``)."""

@@ -139,6 +139,8 @@ def build_global(project: Project, spec: StackSpec) -> None:
     pulumi.export("shard_maps", shard_maps.objects)
     pulumi.export("pools", {pool: p.id for pool, p in edge.pools.items()})
     pulumi.export("zone_id", edge.zone_id)
+    # The registrar publishes this DS record, or resolvers cannot validate the signed zone.
+    pulumi.export("dnssec_ds", edge.dnssec.ds)
     pulumi.export("directory_instance", directory.instance.name)
     pulumi.export("directory_database", directory.database.name)
 

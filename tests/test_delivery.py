@@ -45,15 +45,49 @@ def test_l10n_path_is_routed_to_the_bucket_and_cached_as_the_origin_says(
     rulesets = {r.name: r.inputs for r in plan.of_type(catalog.CF_RULESET)}
     [origin] = rulesets["l10n-origin"]["rules"]
     assert origin["action"] == "route"
-    assert origin["actionParameters"]["hostHeader"] == "storage.googleapis.com"
-    assert '"/l10n/"' in origin["expression"]
+    # Cloud Storage by its own name (the Host header, and with it the SNI) through a hostname
+    # of the zone (a DNS record override must name one on the account)
+    assert origin["actionParameters"] == {
+        "hostHeader": "storage.googleapis.com",
+        "origin": {"host": "l10n-origin.demobank.example"},
+    }
+    (record,) = [r for r in plan.of_type(catalog.CF_DNS_RECORD) if r.name == "l10n-origin-host"]
+    assert record.inputs["name"] == "l10n-origin.demobank.example"
+    assert record.inputs["type"] == "CNAME"
+    assert record.inputs["content"] == "storage.googleapis.com"
+    assert record.inputs["proxied"] is True and record.inputs["ttl"] == 1
+    assert record.inputs["zoneId"] == plan.outputs["zone_id"]
+    assert record.urn in plan.one(catalog.CF_RULESET, "l10n-origin").dependencies
     [rewrite] = rulesets["l10n-rewrite"]["rules"]
-    assert (
-        "demobank-global-prod-l10n-bundles"
-        in rewrite["actionParameters"]["uri"]["path"]["expression"]
+    assert rewrite["actionParameters"]["uri"]["path"]["expression"] == (
+        'concat("/demobank-global-prod-l10n-bundles", http.request.uri.path)'
     )
     cache = {r["ref"]: r for r in rulesets["cache-rules"]["rules"]}
     assert cache["l10n"]["actionParameters"]["edgeTtl"]["mode"] == "respect_origin"
+    # The rewrite (transform phase) runs before the origin and cache phases and changes
+    # http.request.uri.path; every rule for the path matches the raw path, as the client sent it.
+    raw = 'starts_with(raw.http.request.uri.path, "/l10n/")'
+    for rule in (origin, rewrite, cache["l10n"]):
+        assert raw in rule["expression"], rule["ref"]
+        assert "starts_with(http.request.uri.path" not in rule["expression"], rule["ref"]
+    assert "raw." not in cache["static"]["expression"]  # no rewrite there: the normalized path
+
+
+def test_one_ruleset_per_phase(plans: dict[str, Plan]) -> None:
+    """A zone has one entry point ruleset per phase: the edge configures each phase once, so an
+    existing one is imported (README) rather than created beside it."""
+    rulesets = plans["global"].of_type(catalog.CF_RULESET)
+    assert sorted(r.inputs["phase"] for r in rulesets) == sorted(catalog.CF_ZONE_PHASES)
+    for r in rulesets:
+        assert r.inputs["kind"] == "zone"
+        assert r.inputs["zoneId"] == plans["global"].outputs["zone_id"]
+
+
+def test_the_ds_record_is_a_stack_output(plans: dict[str, Plan]) -> None:
+    """The registrar must publish the zone's DS record, or validating resolvers fail the zone."""
+    dnssec = plans["global"].one(catalog.CF_DNSSEC, "dnssec")
+    assert plans["global"].outputs["dnssec_ds"] == dnssec.outputs["ds"]
+    assert " IN DS " in plans["global"].outputs["dnssec_ds"]
 
 
 def test_shard_maps_are_published_as_immutable_versions(plans: dict[str, Plan]) -> None:
