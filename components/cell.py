@@ -35,7 +35,7 @@ class Cell(pulumi.ComponentResource):
     subnet: gcp.compute.Subnetwork
     """The cell's own subnet (nodes, with pods and services as secondary ranges)."""
     keys: HsmKeys
-    """The cell's own HSM keys (its database, its nodes' boot disks)."""
+    """The cell's own HSM keys (its database, its nodes' boot disks, its Kubernetes secrets)."""
     cluster: Cluster
     """The cell's private GKE cluster."""
     database: CellDatabase
@@ -86,6 +86,7 @@ class Cell(pulumi.ComponentResource):
                 subnet=self.subnet.id,
                 project_number=args.project_number,
                 boot_disk_key=self.keys.keys["boot-disks"],
+                secrets_key=self.keys.keys["gke-secrets"],
                 apis=args.apis,
             ),
             child,

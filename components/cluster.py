@@ -26,9 +26,6 @@ NODE_ROLES = (
 # The kubelet's read-only port (10255) serves pod and node data without authentication: off.
 KUBELET_READONLY_PORT = "FALSE"
 
-# Kubernetes secrets are envelope-encrypted with a customer-managed key rotated every 90 days.
-KEY_ROTATION = f"{90 * 86_400}s"
-
 # What GKE logs: system components and workloads (audit trail for the bank's workloads).
 LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]
 
@@ -64,7 +61,7 @@ def node_hardening(
 
 
 class Cluster(pulumi.ComponentResource):
-    """A private regional GKE cluster with its own node identity and secrets key."""
+    """A private regional GKE cluster with its own node identity, under the cell's HSM keys."""
 
     cluster: gcp.container.Cluster
     """The GKE cluster."""
@@ -72,16 +69,13 @@ class Cluster(pulumi.ComponentResource):
     """The cluster's autoscaled node pool."""
     node_account: gcp.serviceaccount.Account
     """The nodes' dedicated least-privilege service account."""
-    secrets_key: gcp.kms.CryptoKey
-    """The KMS key encrypting the cluster's Kubernetes secrets."""
     cluster_name: pulumi.Output[str]
     """The cluster's name."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(catalog.CLUSTER_COMPONENT, name, None, opts)
         grants = self._node_identity(name, args)
-        key_grant = self._secrets_key(name, args)
-        self.cluster = self._cluster(name, args, key_grant)
+        self.cluster = self._cluster(name, args)
         self.node_pool = self._node_pool(name, args, grants)
         self.cluster_name = self.cluster.name
         self.register_outputs({"cluster_name": self.cluster_name})
@@ -108,45 +102,7 @@ class Cluster(pulumi.ComponentResource):
             for role in NODE_ROLES
         ]
 
-    def _secrets_key(self, name: str, args: ClusterArgs) -> gcp.kms.CryptoKeyIAMMember:
-        """The key that encrypts the cluster's Kubernetes secrets, granted to GKE's agent."""
-        config, project_number = args.config, args.project_number
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
-        # Key ring and key cannot be truly deleted and losing the key loses every secret:
-        # protected, and the key also carries the provider's PREVENT guard.
-        key_ring = gcp.kms.KeyRing(
-            f"{name}-keyring",
-            name=config.names.keyring,
-            location=config.region,  # GKE requires the key in the cluster's location
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=list(args.apis)),
-        )
-        self.secrets_key = gcp.kms.CryptoKey(
-            f"{name}-secrets-key",
-            name="gke-secrets",
-            key_ring=key_ring.id,
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=KEY_ROTATION,
-            labels=config.labels,
-            deletion_policy=catalog.PREVENT,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
-        # The GKE service agent encrypts and decrypts secrets with the key; it must hold the
-        # role before the cluster is created.
-        return gcp.kms.CryptoKeyIAMMember(
-            f"{name}-secrets-key-gke-agent",
-            crypto_key_id=self.secrets_key.id,
-            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-            member=pulumi.Output.concat(
-                "serviceAccount:service-",
-                project_number,
-                f"@{catalog.SERVICE_AGENTS[catalog.API_CONTAINER][0]}.iam.gserviceaccount.com",
-            ),
-            opts=child,
-        )
-
-    def _cluster(
-        self, name: str, args: ClusterArgs, key_grant: pulumi.Resource
-    ) -> gcp.container.Cluster:
+    def _cluster(self, name: str, args: ClusterArgs) -> gcp.container.Cluster:
         """The hardened, private, regional cluster (its default pool removed at once)."""
         config, settings = args.config, args.config.settings
         return gcp.container.Cluster(
@@ -236,9 +192,10 @@ class Cluster(pulumi.ComponentResource):
             binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(
                 evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
             ),
-            # Kubernetes secrets encrypted at the application layer with our KMS key.
+            # Kubernetes secrets envelope-encrypted at the application layer with the cell's HSM
+            # key (in the cluster's region, as GKE requires; its agent holds the grant).
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(
-                state="ENCRYPTED", key_name=self.secrets_key.id
+                state="ENCRYPTED", key_name=args.secrets_key.key
             ),
             # Workload configuration audit (Security Posture dashboard), free tier.
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(mode="BASIC"),
@@ -264,7 +221,11 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[key_grant, *args.apis, *args.boot_disk_key.grants],
+                depends_on=[
+                    *args.apis,
+                    *args.boot_disk_key.grants,
+                    *args.secrets_key.grants,
+                ],
                 ignore_changes=["nodeConfig"],
             ),
         )

@@ -12,18 +12,30 @@ What only ``pulumi up`` can show, and so is not tested offline:
   new project may fail on a resource created right after its grant; running it again succeeds;
 - Cloud HSM must be offered in the region, and the project needs KMS quota for HSM keys;
 - ``gcp.projects.ServiceIdentity`` needs the beta Service Usage endpoint the provider calls;
-- the ``_Default`` log bucket's location is fixed when the project is created (see below);
+- the ``_Default`` log bucket's location is fixed when the project is created (see below), and
+  so, in Google's current guide, is its CMEK: if Logging refuses to add the key to the existing
+  bucket, set the organization's default key (``gcloud logging settings update
+  --organization=ORG --kms-key-name=...``) with the storage location, before the project exists
+  (https://cloud.google.com/logging/docs/routing/managed-encryption-storage);
 - the attestor lives in the bank's security project: this project's Binary Authorization
   agent needs ``roles/binaryauthorization.attestorsVerifier`` on it, granted there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_gcp as gcp
 
 from rollout import catalog
-from rollout.args import Apis, EncryptionKey, FoundationArgs, FoundationConfig, KeyRingConfig
+from rollout.args import (
+    Apis,
+    EncryptionKey,
+    FoundationArgs,
+    KeyRingConfig,
+    ProjectApisConfig,
+)
 
 # HSM keys rotate every 90 days; old versions stay enabled, so older data stays readable.
 KEY_ROTATION = f"{90 * 86_400}s"
@@ -57,8 +69,18 @@ def _agent_member(api: str, project_number: pulumi.Input[str]) -> pulumi.Output[
     )
 
 
+def logging_cmek_member(project: str, apis: Apis) -> pulumi.Output[str]:
+    """Cloud Logging's account for the project's CMEK: the account getCmekSettings names (its
+    address differs between older and newer projects, so it is asked for, not built), which
+    must hold the key before a log bucket uses it. A data source, read once the API is on."""
+    settings = gcp.logging.get_project_cmek_settings_output(
+        project=project, opts=pulumi.InvokeOutputOptions(depends_on=list(apis))
+    )
+    return pulumi.Output.concat("serviceAccount:", settings.service_account_id)
+
+
 class ProjectApis(pulumi.ComponentResource):
-    """Every API the regional stack calls, turned on; the service agents created."""
+    """Every API a stack calls, turned on; the service agents created."""
 
     services: dict[str, gcp.projects.Service]
     """API (e.g. spanner.googleapis.com) -> the enabled service."""
@@ -66,7 +88,7 @@ class ProjectApis(pulumi.ComponentResource):
     """API -> its service agent, where it is created explicitly."""
 
     def __init__(
-        self, name: str, config: FoundationConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, config: ProjectApisConfig, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__(catalog.PROJECT_APIS_COMPONENT, name, None, opts)
         self.services = {
@@ -118,8 +140,12 @@ class HsmKeys(pulumi.ComponentResource):
         project_number: pulumi.Input[str],
         apis: Apis,
         opts: pulumi.ResourceOptions | None = None,
+        members: Mapping[str, pulumi.Input[str]] | None = None,
     ):
+        """``members``: API -> the member that encrypts for it, where that is not the API's
+        service agent at its usual address (Cloud Logging's account)."""
         super().__init__(catalog.HSM_KEYS_COMPONENT, name, None, opts)
+        members = members or {}
         # Key rings and keys cannot be deleted, and losing a key loses everything it encrypts:
         # protected, and the keys carry the provider's PREVENT guard too. Every call waits for
         # the KMS API and the agents (`apis`).
@@ -150,7 +176,7 @@ class HsmKeys(pulumi.ComponentResource):
                 f"{name}-{purpose}-agent",
                 crypto_key_id=crypto_key.id,
                 role=ENCRYPTER_DECRYPTER,
-                member=_agent_member(key.agent, project_number),
+                member=members.get(key.agent) or _agent_member(key.agent, project_number),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(apis)),
             )
             self.keys[purpose] = EncryptionKey(key=crypto_key.id, grants=(grant,))
@@ -163,7 +189,7 @@ class Foundation(pulumi.ComponentResource):
     apis: ProjectApis
     """The enabled APIs and the created service agents."""
     keys: HsmKeys
-    """The region's HSM keys (what the cells share: Kafka, buckets)."""
+    """The region's HSM keys (what the cells share: Kafka, buckets, the project's logs)."""
     log_bucket: gcp.logging.ProjectBucketConfig
     """The project's _Default log bucket, in the region."""
     binary_authorization: gcp.binaryauthorization.Policy
@@ -173,31 +199,38 @@ class Foundation(pulumi.ComponentResource):
         super().__init__(catalog.FOUNDATION_COMPONENT, name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.apis = ProjectApis("apis", config, child)
+        self.apis = ProjectApis(
+            "apis", ProjectApisConfig(config.project, config.apis, config.agents), child
+        )
         agents = tuple(key.agent for key in config.keys.keys.values())
+        logging_apis = self.apis.needs(catalog.API_LOGGING)
         self.keys = HsmKeys(
             "region-keys",
             config.keys,
             args.project_number,
             self.apis.needs(catalog.API_KMS, *agents),
             child,
+            members={catalog.API_LOGGING: logging_cmek_member(config.project, logging_apis)},
         )
+        logs_key = self.keys.keys["logs"]
         # The project's _Default bucket holds every log the project writes but the audit logs
         # of _Required; kept in the region, and for LOG_RETENTION_DAYS. Google creates it with
         # the project, in the organization's default log storage location, and a bucket's
         # location never changes: this adopts the bucket, and `pulumi up` fails if the project
         # was not created with the region as that location (gcloud logging settings update
         # --organization=ORG --storage-location=REGION, before the project exists). _Required
-        # (admin activity audit logs) stays where Google puts it.
+        # (admin activity audit logs) stays where Google puts it. The logs are under the
+        # region's HSM key, which Cloud Logging's account holds before the bucket uses it.
         self.log_bucket = gcp.logging.ProjectBucketConfig(
             "default-log-bucket",
             project=config.project,
             location=config.region,
             bucket_id="_Default",
             retention_days=LOG_RETENTION_DAYS,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(self.apis.needs(catalog.API_LOGGING))
+            cmek_settings=gcp.logging.ProjectBucketConfigCmekSettingsArgs(
+                kms_key_name=logs_key.key
             ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*logging_apis, *logs_key.grants]),
         )
         # One policy per project; removing it would reset the project to admit every image,
         # so the provider refuses to destroy it.

@@ -4,6 +4,12 @@ Only pseudonymous routing data lives here (see schema/directory.sql); personal d
 the cell databases inside each region's residency. Where the directory sits on a custom
 configuration (a base such as eur5, its leader, and optional read-only replicas), that
 configuration is created first and the instance is placed on it.
+
+The database is encrypted with customer-managed HSM keys, one in each region that holds a
+replica (read-only and witness replicas included): Spanner takes a list of regional keys that
+must cover every region of a multi-region or custom configuration
+(https://cloud.google.com/spanner/docs/use-cmek). Spanner's service agent holds each key
+before the database is created.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from components.foundation import HsmKeys, ProjectApis
 from components.spanner import autoscaling_config, backup_schedule
 from rollout import catalog
 from rollout.args import GlobalDatabaseArgs
@@ -28,6 +35,10 @@ DEFAULT_BACKUP_SCHEDULE_TYPE = "NONE"
 class GlobalDatabase(pulumi.ComponentResource):
     """Multi-region Spanner instance and the protected, backed-up directory database."""
 
+    apis: ProjectApis
+    """Spanner and Cloud KMS on in the global project, and Spanner's service agent."""
+    keys: dict[str, HsmKeys]
+    """Replica region -> its key ring and the directory's HSM key there."""
     instance_config: gcp.spanner.InstanceConfig | None
     """The custom configuration the instance sits on (None on a Google-managed one)."""
     instance: gcp.spanner.Instance
@@ -42,7 +53,23 @@ class GlobalDatabase(pulumi.ComponentResource):
     ):
         super().__init__(catalog.GLOBAL_DATABASE_COMPONENT, name, None, opts)
         s = args.settings
-        stateful = pulumi.ResourceOptions(parent=self, protect=True)
+        child = pulumi.ResourceOptions(parent=self)
+        self.apis = ProjectApis("directory-apis", args.apis, child)
+        spanner = list(self.apis.needs(catalog.API_SPANNER))
+        stateful = pulumi.ResourceOptions(parent=self, protect=True, depends_on=spanner)
+        # A data source, not a resource: the service agent's address needs the number.
+        number = gcp.organizations.get_project_output(project_id=args.project).number
+        self.keys = {
+            region: HsmKeys(
+                f"directory-{region}",
+                ring,
+                number,
+                self.apis.needs(catalog.API_KMS, catalog.API_SPANNER),
+                child,
+            )
+            for region, ring in args.keys.items()
+        }
+        keys = [k for ring in self.keys.values() for k in ring.keys.values()]
 
         self.instance_config = None
         config: pulumi.Input[str] = s.instance_config
@@ -89,10 +116,17 @@ class GlobalDatabase(pulumi.ComponentResource):
             database_dialect="GOOGLE_STANDARD_SQL",
             ddls=list(args.ddl),
             version_retention_period=s.version_retention_period,
+            # One key per replica region (fixed at creation; backups follow the database's).
+            encryption_config=gcp.spanner.DatabaseEncryptionConfigArgs(
+                kms_key_names=[k.key for k in keys]
+            ),
             enable_drop_protection=ENABLE_DROP_PROTECTION,
             deletion_protection=DELETION_PROTECTION,
             deletion_policy=catalog.PREVENT,
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful,
+                pulumi.ResourceOptions(depends_on=[g for k in keys for g in k.grants]),
+            ),
         )
         self.backup_schedule = backup_schedule(
             "backup", s.backup, self.instance.name, self.database, self

@@ -90,7 +90,8 @@ class KeyConfig:
     name: str
     """The key's name in the region's key ring."""
     agent: str
-    """The API whose service agent encrypts with it (rollout.catalog.SERVICE_AGENTS)."""
+    """The API whose service agent encrypts with it (rollout.catalog.SERVICE_AGENTS; Cloud
+    Logging's account is looked up instead: components/foundation.py)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,17 @@ class KeyRingConfig:
     keys: dict[str, KeyConfig]
     """Purpose (kafka, buckets; a cell's spanner, boot-disks) -> its HSM key."""
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ProjectApisConfig:
+    """APIs a stack turns on in its project, and the service agents it creates explicitly."""
+
+    project: str
+    apis: tuple[str, ...]
+    """In the order they are enabled."""
+    agents: tuple[str, ...]
+    """APIs whose service agent is created explicitly (gcp.projects.ServiceIdentity)."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +246,6 @@ class SubnetConfig:
 @dataclass(frozen=True)
 class ClusterNames:
     node_account: str
-    keyring: str
     cluster: str
     pool: str
 
@@ -268,6 +279,8 @@ class ClusterArgs:
     """The project's number (for the GKE service agent's address)."""
     boot_disk_key: EncryptionKey
     """The cell's HSM key for its nodes' boot disks."""
+    secrets_key: EncryptionKey
+    """The cell's HSM key for its Kubernetes secrets (application-layer encryption)."""
     apis: Apis = ()
 
 
@@ -395,7 +408,7 @@ class CellConfig:
     ingress: IngressConfig
     bootstrap: CellBootstrapConfig
     keys: KeyRingConfig
-    """The cell's own HSM keys: its database's and its nodes' boot disks'."""
+    """The cell's own HSM keys: its database's, its nodes' boot disks' and its secrets'."""
 
 
 @dataclass(frozen=True)
@@ -429,12 +442,20 @@ class RegionArgs:
 
 # HSM keys: purpose -> the API whose service agent encrypts with it. The region's key ring holds
 # the keys of what the cells share (the Kafka cluster; buckets: the key every regional bucket is
-# created with, none yet, the log bucket being Cloud Logging's own). Each cell's data is under
+# created with, none yet; the project's _Default log bucket). Each cell's data is under
 # keys of its own, in its own key ring in the region: a cell shares no key with another (the
 # cell-isolation rule), and disabling one cell's keys makes that cell's data, and only it,
 # unreadable.
-REGION_KEYS = {"kafka": catalog.API_MANAGED_KAFKA, "buckets": catalog.API_STORAGE}
-CELL_KEYS = {"spanner": catalog.API_SPANNER, "boot-disks": catalog.API_COMPUTE}
+REGION_KEYS = {
+    "kafka": catalog.API_MANAGED_KAFKA,
+    "buckets": catalog.API_STORAGE,
+    "logs": catalog.API_LOGGING,  # the _Default log bucket: Cloud Logging's account encrypts
+}
+CELL_KEYS = {
+    "spanner": catalog.API_SPANNER,
+    "boot-disks": catalog.API_COMPUTE,
+    "gke-secrets": catalog.API_CONTAINER,  # Kubernetes secrets: GKE's agent envelope-encrypts
+}
 
 
 @cache
@@ -551,7 +572,6 @@ def cell_config(spec: RegionSpec, cell: str, zone: str) -> CellConfig:
             settings=spec.cluster,
             names=ClusterNames(
                 node_account=names.account_id(spec.short, cell, "node"),
-                keyring=names.cell_name(spec.short, cell, "keyring"),
                 cluster=names.cell_name(spec.short, cell, "gke"),
                 pool=names.cell_name(spec.short, cell, "pool"),
             ),
@@ -706,8 +726,37 @@ class GlobalDatabaseArgs:
     """the directory schema, one statement per item (schema/directory.sql)."""
     labels: dict[str, str]
     """owner, cost-center, hub and region labels."""
+    project: str
+    """The global stack's project (its number names the Spanner service agent)."""
+    apis: ProjectApisConfig
+    """Spanner and Cloud KMS, on in the project, and Spanner's agent created."""
+    keys: dict[str, KeyRingConfig]
+    """Replica region -> its key ring and HSM key: a database on a multi-region or custom
+    configuration is encrypted with one key in each region holding a replica."""
     custom_config: CustomInstanceConfig | None = None
     """The custom configuration to create first, when the directory sits on one."""
+
+
+def directory_regions(d: DirectorySettings) -> tuple[str, ...]:
+    """Every region holding a replica of the directory (witnesses and read-only replicas
+    included), in the configuration's order: each needs a key of its own."""
+    base = d.base_config or d.instance_config  # the models accept no other
+    found = [location for location, _, _ in catalog.SPANNER_BASE_CONFIGS[base]]
+    found += list(d.read_only_replicas) if d.base_config else []
+    return tuple(dict.fromkeys(found))
+
+
+def directory_keys(d: DirectorySettings, labels: dict[str, str]) -> dict[str, KeyRingConfig]:
+    """A key ring per replica region, each with the directory's HSM key for Spanner's agent."""
+    return {
+        region: KeyRingConfig(
+            region=region,
+            name=names.region_name("global", f"directory-{region}"),
+            keys={"directory": KeyConfig(name="directory", agent=catalog.API_SPANNER)},
+            labels=labels,
+        )
+        for region in directory_regions(d)
+    }
 
 
 def custom_instance_config(d: DirectorySettings) -> CustomInstanceConfig | None:
@@ -836,6 +885,13 @@ def global_args(
             settings=g.directory,
             ddl=schema_statements(DIRECTORY_SCHEMA),
             labels=labels,
+            project=project_id,
+            apis=ProjectApisConfig(
+                project=project_id,
+                apis=(catalog.API_KMS, catalog.API_SPANNER),
+                agents=(catalog.API_SPANNER,),
+            ),
+            keys=directory_keys(g.directory, labels),
             custom_config=custom_instance_config(g.directory),
         ),
         localization=LocalizationPlatformArgs(

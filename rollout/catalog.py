@@ -142,6 +142,7 @@ SERVICE_AGENT_MEMBER = r"^serviceAccount:service-[0-9]+@[a-z0-9-]+\.iam\.gservic
 # Invokes (data sources) the program calls.
 GET_PROJECT = "gcp:organizations/getProject:getProject"
 GET_CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"
+GET_LOGGING_CMEK_SETTINGS = "gcp:logging/getProjectCmekSettings:getProjectCmekSettings"
 
 CF_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 CF_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec"
@@ -587,7 +588,7 @@ PROJECT_NAME = "demobank"
 
 # A cell's name: lowercase words joined by hyphens. It is a Pulumi logical name, a part of
 # every cloud name of the cell and the cell's Spanner database id (`<cell>-db`, 30 at most);
-# 12 characters keep `demobank-<short>-<cell>-keyring` and the service account ids in range.
+# 12 characters keep `demobank-<short>-<cell>-ingress` and the service account ids in range.
 CELL_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 CELL_NAME_MIN = 2
 CELL_NAME_MAX = 12

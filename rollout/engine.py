@@ -113,6 +113,11 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"number": "123456789012", "projectId": self.project_id, "name": self.project_id}
         if args.token == catalog.GET_CLIENT_CONFIG:
             return {"project": self.project_id, "region": "", "zone": "", "accessToken": ""}
+        if args.token == catalog.GET_LOGGING_CMEK_SETTINGS:
+            # Cloud Logging's own account for the project's CMEK (its format varies by project
+            # age, which is why the program asks for it rather than building it).
+            account = "service-123456789012@gcp-sa-logging.iam.gserviceaccount.com"
+            return {"project": self.project_id, "serviceAccountId": account}
         return {}
 
 

@@ -149,8 +149,8 @@ def test_hsm_keys_live_in_the_region_and_are_protected(plans: dict[str, Plan], s
     region = REGIONAL[stack]
     for ring in plan.of_type(catalog.KMS_KEY_RING):
         assert ring.inputs["location"] == region and ring.protect
-    hsm = [k for k in plan.of_type(catalog.KMS_CRYPTO_KEY) if k.inputs["name"] != "gke-secrets"]
-    assert len(hsm) == 2 + 2 * len([r for r in plan.of_type(catalog.CELL)])
+    hsm = plan.of_type(catalog.KMS_CRYPTO_KEY)  # every key: no SOFTWARE key anywhere
+    assert len(hsm) == 3 + 3 * len([r for r in plan.of_type(catalog.CELL)])
     for key in hsm:
         assert key.protect and key.inputs["deletionPolicy"] == catalog.PREVENT
         assert key.inputs["versionTemplate"] == {
@@ -167,6 +167,8 @@ def test_hsm_keys_live_in_the_region_and_are_protected(plans: dict[str, Plan], s
         (catalog.KAFKA_CLUSTER, ("gcpConfig", "kmsKey"), catalog.API_MANAGED_KAFKA),
         (catalog.GKE_NODE_POOL, ("nodeConfig", "bootDiskKmsKey"), catalog.API_COMPUTE),
         (catalog.GKE_CLUSTER, ("nodeConfig", "bootDiskKmsKey"), catalog.API_COMPUTE),
+        (catalog.GKE_CLUSTER, ("databaseEncryption", "keyName"), catalog.API_CONTAINER),
+        (catalog.LOG_BUCKET, ("cmekSettings", "kmsKeyName"), catalog.API_LOGGING),
     ],
 )
 def test_each_encrypted_resource_waits_for_its_agents_grant(
@@ -181,8 +183,13 @@ def test_each_encrypted_resource_waits_for_its_agents_grant(
         key = key_by_id(plan, key_id)
         grant = grant_of(plan, key)
         assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-        assert grant.inputs["member"] == catalog.service_agent_member(agent, number)
+        if agent == catalog.API_LOGGING:  # the account getCmekSettings names (mocked)
+            member = f"serviceAccount:service-{number}@gcp-sa-logging.iam.gserviceaccount.com"
+        else:
+            member = catalog.service_agent_member(agent, number)
+        assert grant.inputs["member"] == member
         assert grant.urn in reach(plan, user), user.urn
+        assert key.inputs["keyRing"].split("/locations/")[1].startswith(REGIONAL[stack] + "/")
 
 
 def test_each_cell_has_keys_of_its_own(plans: dict[str, Plan], stack: str) -> None:
@@ -191,7 +198,10 @@ def test_each_cell_has_keys_of_its_own(plans: dict[str, Plan], stack: str) -> No
         d.inputs["encryptionConfig"]["kmsKeyName"] for d in plan.of_type(catalog.SPANNER_DATABASE)
     ]
     disks = [p.inputs["nodeConfig"]["bootDiskKmsKey"] for p in plan.of_type(catalog.GKE_NODE_POOL)]
+    secrets = [c.inputs["databaseEncryption"]["keyName"] for c in plan.of_type(catalog.GKE_CLUSTER)]
     assert len(set(keys)) == len(keys) == len(set(disks)) == len(disks) >= 2
+    assert len(set(secrets)) == len(secrets) == len(keys)
+    assert not set(keys) & set(disks) | set(keys) & set(secrets) | set(disks) & set(secrets)
 
 
 # ---- the cluster --------------------------------------------------------------------------------
@@ -288,6 +298,8 @@ def test_default_log_bucket_sits_in_the_region(plans: dict[str, Plan], stack: st
     assert bucket.inputs["bucketId"] == "_Default"
     assert bucket.inputs["location"] == REGIONAL[stack]
     assert bucket.inputs["retentionDays"] >= 365
+    key = key_by_id(plans[stack], bucket.inputs["cmekSettings"]["kmsKeyName"])
+    assert key.inputs["name"] == "logs"  # the region's, in the region (tested above)
 
 
 def test_binary_authorization_requires_the_banks_attestation(

@@ -129,21 +129,33 @@ def test_outputs(glob: Plan) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", out["zone_id"])
 
 
-def test_every_resource_sits_in_its_component(glob: Plan) -> None:
+def test_every_resource_sits_in_its_component(glob: Plan, project: Project) -> None:
     components = {r.urn: r.type for r in glob.resources if r.is_component}
-    assert sorted(components.values()) == [
-        catalog.CELL_ROUTER_COMPONENT,
-        catalog.EDGE_COMPONENT,
-        catalog.GLOBAL_DATABASE_COMPONENT,
-        catalog.LOCALIZATION_COMPONENT,
-        catalog.SHARD_MAPS_COMPONENT,
-    ]
+    regions = 3 + len(project.global_.directory.read_only_replicas)  # eur5's, and Singapore
+    assert sorted(components.values()) == sorted(
+        [
+            catalog.CELL_ROUTER_COMPONENT,
+            catalog.EDGE_COMPONENT,
+            catalog.GLOBAL_DATABASE_COMPONENT,
+            catalog.LOCALIZATION_COMPONENT,
+            catalog.SHARD_MAPS_COMPONENT,
+            catalog.PROJECT_APIS_COMPONENT,  # the directory's APIs and Spanner's agent
+            *[catalog.HSM_KEYS_COMPONENT] * regions,  # its key in each replica region
+        ]
+    )
+    directory = {u for u, t in components.items() if t == catalog.GLOBAL_DATABASE_COMPONENT}
     for r in glob.resources:
+        if r.is_component and r.type != catalog.GLOBAL_DATABASE_COMPONENT:
+            under_directory = r.parent in directory
+            assert under_directory == r.type.startswith("demobank:foundation:"), r.urn
         if not r.custom:
             continue
         owner = components.get(r.parent or "", "")
         if r.type.startswith("gcp:spanner/"):
             assert owner == catalog.GLOBAL_DATABASE_COMPONENT, r.urn
+        elif r.type.startswith(("gcp:kms/", "gcp:projects/")):
+            assert owner.startswith("demobank:foundation:"), r.urn
+            assert glob.by_urn[r.parent or ""].parent in directory, r.urn
         elif r.type.startswith("gcp:storage/"):
             assert owner.startswith(("demobank:localization:", "demobank:shards:")), r.urn
         elif r.name.startswith("l10n-"):  # the CDN path to the bundle bucket
@@ -357,6 +369,50 @@ def test_directory_is_multi_region_protected_and_backed_up(glob: Plan, project: 
     assert database.inputs["ddls"] == read_ddl(ROOT / "schema" / "directory.sql")
     assert backup.inputs["spec"]["cronSpec"]["text"] == d.backup.cron
     assert backup.inputs["retentionDuration"] == f"{d.backup.retention_days * 86_400}s"
+
+
+def test_directory_is_under_a_key_in_every_replica_region(glob: Plan, project: Project) -> None:
+    """Spanner's keys for a custom configuration cover every region holding a replica: the
+    base's (eur5: London, Belgium, the Netherlands' witness) and the read-only ones. Each key is
+    an HSM key in its region, granted to the global project's Spanner agent before the
+    database is created."""
+    d = project.global_.directory
+    assert d.base_config == "eur5"
+    regions = {"europe-west2", "europe-west1", "europe-west4", *d.read_only_replicas}
+    (database,) = glob.of_type(catalog.SPANNER_DATABASE)
+    names = database.inputs["encryptionConfig"]["kmsKeyNames"]
+    rings = {r.inputs["location"]: r for r in glob.of_type(catalog.KMS_KEY_RING)}
+    assert set(rings) == regions and len(names) == len(regions)
+    agent = one_agent(glob, catalog.API_SPANNER)
+    member = catalog.service_agent_member(catalog.API_SPANNER, "123456789012")  # mock number
+    for name in names:
+        ring_id, _, key_name = name.rpartition("/cryptoKeys/")
+        (key,) = [
+            k
+            for k in glob.of_type(catalog.KMS_CRYPTO_KEY)
+            if k.inputs["keyRing"] == ring_id and k.inputs["name"] == key_name
+        ]
+        location = ring_id.split("/locations/")[1].split("/")[0]
+        assert rings[location].protect and key.protect
+        assert key.inputs["versionTemplate"]["protectionLevel"] == "HSM"
+        (grant,) = [
+            g for g in glob.of_type(catalog.KMS_CRYPTO_KEY_IAM_MEMBER) if key.urn in g.dependencies
+        ]
+        assert grant.inputs["member"] == member
+        assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        assert grant.urn in database.dependencies
+        assert agent.urn in grant.dependencies  # the agent exists before it is granted
+    kms = [
+        s
+        for s in glob.of_type(catalog.PROJECT_SERVICE)
+        if s.inputs["service"] == "cloudkms.googleapis.com"
+    ]
+    assert kms and all(kms[0].urn in r.dependencies for r in rings.values())
+
+
+def one_agent(plan: Plan, api: str) -> Any:
+    (agent,) = [a for a in plan.of_type(catalog.SERVICE_IDENTITY) if a.inputs["service"] == api]
+    return agent
 
 
 # --------------------------------------------------------------------------- secrets

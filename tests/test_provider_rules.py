@@ -500,3 +500,21 @@ def test_every_cloudflare_resource_uses_a_cataloged_feature(plans: dict[str, Pla
     assert used == set(catalog.CLOUDFLARE_FEATURES)
     rate_limit = catalog.CLOUDFLARE_FEATURES["rate_limit"]
     assert rate_limit.plan == "pro"  # 60 s counting and a 600 s block: more than Free's 10 s
+
+
+def test_the_directory_needs_known_replica_regions_for_its_keys(project_copy: Path) -> None:
+    """A Google-managed configuration whose replicas the catalog does not list cannot get its
+    keys (one per replica region): refused, naming what the catalog knows."""
+    edit(
+        project_copy,
+        "regions/global.yaml",
+        "  base_config: eur5\n  instance_config: custom-demobank-directory\n"
+        "  default_leader: europe-west2\n  read_only_replicas: [asia-southeast1]\n",
+        "  instance_config: eur3\n",
+    )
+    assert only_error(project_copy) == (
+        "regions/global.yaml:69:3: directory.instance_config: found 'eur3': the directory is "
+        "encrypted with a key in each of its replica regions, and the catalog knows the "
+        "replicas of eur5 only (rollout.catalog.SPANNER_BASE_CONFIGS): use one of them, or add "
+        "its replicas there"
+    )

@@ -39,8 +39,8 @@ SUBSTRATE = {
     catalog.PROJECT_SERVICE: len(catalog.REGIONAL_APIS),
     catalog.SERVICE_IDENTITY: 2,  # Spanner's and Managed Kafka's agents
     catalog.KMS_KEY_RING: 1,
-    catalog.KMS_CRYPTO_KEY: 2,  # kafka, buckets
-    catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 2,
+    catalog.KMS_CRYPTO_KEY: 3,  # kafka, buckets, logs
+    catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 3,
     catalog.LOG_BUCKET: 1,
     catalog.BINARY_AUTHORIZATION_POLICY: 1,
     catalog.NETWORK_COMPONENT: 1,
@@ -73,10 +73,10 @@ def per_cell(topics: int) -> dict[str, int]:
         catalog.ADDRESS: 1,
         catalog.GKE_CLUSTER: 1,
         catalog.GKE_NODE_POOL: 1,
-        # the cell's own keys: GKE secrets (its ring), and in its HSM ring its database's and
-        # its boot disks'; each granted to its agent
+        # the cell's own HSM keys, in its own ring: its database's, its boot disks' and its
+        # Kubernetes secrets'; each granted to its agent
         catalog.HSM_KEYS_COMPONENT: 1,
-        catalog.KMS_KEY_RING: 2,
+        catalog.KMS_KEY_RING: 1,
         catalog.KMS_CRYPTO_KEY: 3,
         catalog.KMS_CRYPTO_KEY_IAM_MEMBER: 3,
         catalog.SERVICE_ACCOUNT: 3,  # nodes, workload, migrations

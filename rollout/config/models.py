@@ -1042,6 +1042,15 @@ class DirectorySettings(Model):
                 "not a multi-region Spanner configuration (e.g. eur5, eur3, nam-eur-asia1); "
                 "for a custom one, set base_config too"
             )
+        elif "base_config" in info.data and value not in catalog.SPANNER_BASE_CONFIGS:
+            # The database takes one customer-managed key in each region holding a replica
+            # (https://cloud.google.com/spanner/docs/use-cmek): those regions must be known.
+            known = ", ".join(sorted(catalog.SPANNER_BASE_CONFIGS))
+            raise ValueError(
+                f"the directory is encrypted with a key in each of its replica regions, and the "
+                f"catalog knows the replicas of {known} only "
+                "(rollout.catalog.SPANNER_BASE_CONFIGS): use one of them, or add its replicas there"
+            )
         return value
 
     @field_validator("default_leader")
