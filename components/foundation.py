@@ -34,6 +34,7 @@ from rollout.args import (
     EncryptionKey,
     FoundationArgs,
     KeyRingConfig,
+    PerimeterConfig,
     ProjectApisConfig,
 )
 
@@ -194,6 +195,8 @@ class Foundation(pulumi.ComponentResource):
     """The project's _Default log bucket, in the region."""
     binary_authorization: gcp.binaryauthorization.Policy
     """The project's admission policy for every cell's cluster."""
+    perimeter: gcp.accesscontextmanager.ServicePerimeter | None
+    """The project's VPC Service Controls perimeter (None without an access policy)."""
 
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(catalog.FOUNDATION_COMPONENT, name, None, opts)
@@ -232,6 +235,11 @@ class Foundation(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*logging_apis, *logs_key.grants]),
         )
+        self.perimeter = (
+            None
+            if config.perimeter is None
+            else self._perimeter(config.perimeter, args.project_number)
+        )
         # One policy per project; removing it would reset the project to admit every image,
         # so the provider refuses to destroy it.
         self.binary_authorization = gcp.binaryauthorization.Policy(
@@ -251,3 +259,28 @@ class Foundation(pulumi.ComponentResource):
             ),
         )
         self.register_outputs({"key_ring": self.keys.key_ring.id, "log_bucket": self.log_bucket.id})
+
+    def _perimeter(
+        self, perimeter: PerimeterConfig, project_number: pulumi.Input[str]
+    ) -> gcp.accesscontextmanager.ServicePerimeter:
+        """The project in a regular VPC Service Controls perimeter: its data and keys answer
+        only requests from inside it (its VPC through the restricted VIP, Google's own
+        agents), so stolen credentials used from outside read nothing. The identity running
+        `pulumi up` is outside: it needs an ingress rule or access level in the policy, which
+        the organization's security team owns (README)."""
+        return gcp.accesscontextmanager.ServicePerimeter(
+            "perimeter",
+            parent=perimeter.parent,
+            name=perimeter.name,
+            title=perimeter.title,
+            description="Demo Bank region: its data and keys answer only from inside",
+            perimeter_type="PERIMETER_TYPE_REGULAR",
+            status=gcp.accesscontextmanager.ServicePerimeterStatusArgs(
+                resources=[pulumi.Output.concat("projects/", project_number)],
+                restricted_services=list(perimeter.restricted_services),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(self.apis.needs(catalog.API_ACCESS_CONTEXT_MANAGER)),
+            ),
+        )

@@ -117,6 +117,18 @@ class ProjectApisConfig:
 
 
 @dataclass(frozen=True)
+class PerimeterConfig:
+    """A VPC Service Controls perimeter around the region's project."""
+
+    parent: str
+    """accessPolicies/<policy id>"""
+    name: str
+    """accessPolicies/<policy id>/servicePerimeters/<short name>"""
+    title: str
+    restricted_services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FoundationConfig:
     project: str
     region: str
@@ -129,6 +141,8 @@ class FoundationConfig:
     attestor: str
     """The Binary Authorization attestor every image must be attested by."""
     labels: dict[str, str]
+    perimeter: PerimeterConfig | None = None
+    """The project's perimeter, when an access policy is configured; else None."""
 
 
 @dataclass(frozen=True)
@@ -485,6 +499,8 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
     """Everything a regional stack builds, resolved from its merged spec (``zone``: the edge's
     Cloudflare zone, where each cell's origin hostname lives)."""
     base = spec.base_labels()
+    perimeter = perimeter_config(spec)
+    apis = catalog.REGIONAL_APIS + ((catalog.API_ACCESS_CONTEXT_MANAGER,) if perimeter else ())
     return RegionArgs(
         project=spec.project,
         region=spec.region,
@@ -493,7 +509,7 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
         foundation=FoundationConfig(
             project=spec.project,
             region=spec.region,
-            apis=catalog.REGIONAL_APIS,
+            apis=apis,
             agents=tuple(api for api, (_, create) in catalog.SERVICE_AGENTS.items() if create),
             keys=KeyRingConfig(
                 region=spec.region,
@@ -503,6 +519,7 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
             ),
             attestor=spec.cluster.binary_authorization_attestor,
             labels=base,
+            perimeter=perimeter,
         ),
         network=NetworkConfig(
             region=spec.region,
@@ -542,6 +559,21 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
             labels=base,
         ),
         cells={cell: cell_config(spec, cell, zone) for cell in spec.cells},
+    )
+
+
+def perimeter_config(spec: RegionSpec) -> PerimeterConfig | None:
+    """The region's VPC Service Controls perimeter, or None without an access policy."""
+    policy = spec.foundation.access_policy_id
+    if policy is None:
+        return None
+    # A perimeter's short name is letters, digits and '_', starting with a letter.
+    short = f"{names.PREFIX}_{spec.short}"
+    return PerimeterConfig(
+        parent=f"accessPolicies/{policy}",
+        name=f"accessPolicies/{policy}/servicePerimeters/{short}",
+        title=names.region_name(spec.short, "perimeter"),
+        restricted_services=catalog.PERIMETER_RESTRICTED_SERVICES,
     )
 
 

@@ -83,6 +83,7 @@ DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 BINARY_AUTHORIZATION_POLICY = "gcp:binaryauthorization/policy:Policy"
 ROUTE = "gcp:compute/route:Route"
+SERVICE_PERIMETER = "gcp:accesscontextmanager/servicePerimeter:ServicePerimeter"
 
 # Kubernetes (pulumi-kubernetes 4.x) inside each cell's cluster.
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -377,6 +378,7 @@ API_ARTIFACT_REGISTRY = "artifactregistry.googleapis.com"
 API_BINARY_AUTHORIZATION = "binaryauthorization.googleapis.com"
 API_DNS = "dns.googleapis.com"
 API_STORAGE = "storage.googleapis.com"
+API_ACCESS_CONTEXT_MANAGER = "accesscontextmanager.googleapis.com"
 
 # Every API a regional stack's resources call, in the order they are enabled. sts and
 # iamcredentials: Workload Identity (pods exchange their Kubernetes token, then impersonate);
@@ -387,6 +389,14 @@ REGIONAL_APIS = (
     API_IAM, API_STS, API_IAM_CREDENTIALS, API_LOGGING, API_MONITORING, API_ARTIFACT_REGISTRY,
     API_BINARY_AUTHORIZATION, API_DNS, API_STORAGE,
 )  # fmt: skip
+
+# With an access policy configured (foundation.access_policy_id), each region's project sits in
+# a VPC Service Controls perimeter that restricts these: its data (Spanner, Managed Kafka, Cloud
+# Storage) and its keys (Cloud KMS) answer only requests from inside it. Cloud DNS stays
+# unrestricted: Managed Kafka renews its brokers' certificates through it
+# (https://cloud.google.com/managed-service-for-apache-kafka/docs/limitations); each is on
+# https://cloud.google.com/vpc-service-controls/docs/supported-products.
+PERIMETER_RESTRICTED_SERVICES = (API_SPANNER, API_MANAGED_KAFKA, API_KMS, API_STORAGE)
 
 # Google-managed service agents whose address our keys are granted to:
 # service-<project number>@<domain>.iam.gserviceaccount.com

@@ -7,12 +7,16 @@ Authorization. What only the cloud knows is in comments in components/foundation
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
+from policies import rules
 from rollout import catalog
 from rollout.args import region_args
-from rollout.config import Project
+from rollout.config import Project, load_project
+from rollout.engine import plan_stack
+from rollout.errors import InputError
 from rollout.plan import Plan, Resource
 
 REGIONAL = {"eu": "europe-west2", "apac": "asia-southeast1"}
@@ -47,6 +51,7 @@ TYPE_API = {
     catalog.PROJECT_IAM_MEMBER: catalog.API_RESOURCE_MANAGER,
     catalog.LOG_BUCKET: catalog.API_LOGGING,
     catalog.BINARY_AUTHORIZATION_POLICY: catalog.API_BINARY_AUTHORIZATION,
+    catalog.SERVICE_PERIMETER: catalog.API_ACCESS_CONTEXT_MANAGER,
     catalog.SERVICE_IDENTITY: None,  # waits for its own API (tested below)
     catalog.PROJECT_SERVICE: None,
 }
@@ -327,3 +332,81 @@ def test_the_attestor_comes_from_config(project: Project) -> None:
         update={"cluster": spec.cluster.model_copy(update={"binary_authorization_attestor": other})}
     )
     assert region_args(changed, "demobank.example").foundation.attestor == other
+
+
+# ---- VPC Service Controls ---------------------------------------------------------------------
+
+POLICY = 'foundation:\n  access_policy_id: "123456789012"\n'
+
+
+def with_policy(root: Path, text: str = POLICY) -> None:
+    with (root / "regions/defaults.yaml").open("a") as f:
+        f.write(text)
+
+
+def test_no_access_policy_no_perimeter(plans: dict[str, Plan], stack: str) -> None:
+    """The shipped YAML names no access policy: no perimeter, and its API stays off."""
+    assert plans[stack].of_type(catalog.SERVICE_PERIMETER) == []
+    assert catalog.API_ACCESS_CONTEXT_MANAGER not in services(plans[stack])
+
+
+def test_an_access_policy_puts_each_region_in_a_perimeter(project_copy: Path) -> None:
+    """Set once in defaults.yaml, each region's project sits in its own perimeter around
+    Spanner, Managed Kafka, Cloud KMS and Cloud Storage, created once its API is on."""
+    with_policy(project_copy)
+    project = load_project(project_copy)
+    cache: dict[str, Plan] = {}
+    for stack, short in (("eu", "euw2"), ("apac", "ase1")):
+        plan = plan_stack(stack, project, cache=cache)
+        perimeter = one(plan.of_type(catalog.SERVICE_PERIMETER))
+        assert perimeter.inputs["parent"] == "accessPolicies/123456789012"
+        name = f"accessPolicies/123456789012/servicePerimeters/demobank_{short}"
+        assert perimeter.inputs["name"] == name
+        assert perimeter.inputs["title"] == f"demobank-{short}-perimeter"
+        assert perimeter.inputs["perimeterType"] == "PERIMETER_TYPE_REGULAR"
+        status = perimeter.inputs["status"]
+        assert status["resources"] == ["projects/123456789012"]  # the project's (mock) number
+        assert sorted(status["restrictedServices"]) == sorted(
+            [
+                "spanner.googleapis.com",
+                "managedkafka.googleapis.com",
+                "cloudkms.googleapis.com",
+                "storage.googleapis.com",
+            ]
+        )
+        # Managed Kafka renews its certificates through Cloud DNS: never restricted
+        assert "dns.googleapis.com" not in status["restrictedServices"]
+        acm = services(plan)[catalog.API_ACCESS_CONTEXT_MANAGER]
+        assert acm.urn in perimeter.dependencies
+        assert rules.check_plan(plan) == []
+
+
+def test_a_stack_override_sets_the_policy_for_its_region_alone(project_copy: Path) -> None:
+    with (project_copy / "stacks/Pulumi.apac.yaml").open("a") as f:
+        f.write("  demobank:overrides:\n    foundation:\n      access_policy_id: 42\n")
+    project = load_project(project_copy)
+    assert project.regions["asia-southeast1"].foundation.access_policy_id == "42"
+    assert project.regions["europe-west2"].foundation.access_policy_id is None
+
+
+DIGITS_ONLY = (
+    "an access policy id is digits only, e.g. 123456789012 (gcloud access-context-manager "
+    "policies list --organization=ORG shows it)"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"12ab"', f"found '12ab': {DIGITS_ONLY}"),
+        ('"accessPolicies/123"', f"found 'accessPolicies/123': {DIGITS_ONLY}"),
+        ("true", "found true: Input should be a valid string"),  # a boolean is no id either
+    ],
+)
+def test_the_access_policy_id_is_digits_only(project_copy: Path, value: str, message: str) -> None:
+    with_policy(project_copy, f"foundation:\n  access_policy_id: {value}\n")
+    with pytest.raises(InputError) as info:
+        load_project(project_copy)
+    [line] = [str(p) for p in info.value.problems]
+    row = len((project_copy / "regions/defaults.yaml").read_text().splitlines())
+    assert line == f"regions/defaults.yaml:{row}:3: foundation.access_policy_id: {message}"

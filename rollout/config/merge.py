@@ -57,7 +57,7 @@ def _locator(origin: dict[KeyPath, tuple[YamlDoc, KeyPath]], fallback: YamlDoc) 
 
     return locate
 
-SECTIONS_FROM_DEFAULTS = ("labels", "cluster", "spanner", "kafka", "topics", "shards")
+SECTIONS_FROM_DEFAULTS = ("labels", "cluster", "spanner", "kafka", "topics", "shards", "foundation")
 
 
 def merge(

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -750,6 +751,33 @@ class ShardSettings(Model):
     )
 
 
+def _policy_id(value: Any) -> Any:
+    # An id YAML reads as a number is the same id: keep it as text (a bool is not an id).
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _digits(value: str) -> str:
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(
+            "an access policy id is digits only, e.g. 123456789012 (gcloud "
+            "access-context-manager policies list --organization=ORG shows it)"
+        )
+    return value
+
+
+class FoundationSettings(Model):
+    """Organization-level settings of each region's project."""
+
+    access_policy_id: Optional[  # noqa: UP045 (pydantic reads the annotation at runtime)
+        Annotated[str, BeforeValidator(_policy_id), AfterValidator(_digits)]
+    ] = Field(
+        None,
+        description="the organization's Access Context Manager policy (digits): when set, "
+        "each region's project sits in a VPC Service Controls perimeter around Spanner, "
+        "Managed Kafka, Cloud KMS and Cloud Storage; absent, no perimeter",
+    )
+
+
 TopicName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$", max_length=40)]
 
 
@@ -762,6 +790,7 @@ class DefaultsFile(Model):
     kafka: KafkaSettings
     topics: dict[TopicName, Topic] = Field(min_length=1)
     shards: ShardSettings
+    foundation: FoundationSettings | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -821,6 +850,7 @@ SpannerOverride = _partial(SpannerSettings)
 KafkaOverride = _partial(KafkaSettings)
 LabelsOverride = _partial(Labels)
 ShardOverride = _partial(ShardSettings)
+FoundationOverride = _partial(FoundationSettings)
 
 
 def _jurisdiction(value: str, info: ValidationInfo) -> str:
@@ -858,6 +888,7 @@ class RegionFile(Model):
     spanner: SpannerOverride | None = None  # type: ignore[valid-type]
     kafka: KafkaOverride | None = None  # type: ignore[valid-type]
     shards: ShardOverride | None = None  # type: ignore[valid-type]
+    foundation: FoundationOverride | None = None  # type: ignore[valid-type]
 
 
 class RegionOverrides(Model):
@@ -867,6 +898,7 @@ class RegionOverrides(Model):
     cluster: ClusterOverride | None = None  # type: ignore[valid-type]
     spanner: SpannerOverride | None = None  # type: ignore[valid-type]
     kafka: KafkaOverride | None = None  # type: ignore[valid-type]
+    foundation: FoundationOverride | None = None  # type: ignore[valid-type]
 
 
 class RegionSpec(Model):
@@ -887,6 +919,7 @@ class RegionSpec(Model):
     kafka: KafkaSettings
     topics: dict[str, Topic]
     shards: ShardSettings
+    foundation: FoundationSettings = FoundationSettings()
 
     @property
     def spanner_config(self) -> str:
