@@ -258,7 +258,7 @@ class Cluster(pulumi.ComponentResource):
                 **node_hardening(self.node_account.email, args.boot_disk_key.key),
                 machine_type=settings.machine_type,
                 disk_size_gb=settings.disk_size_gb,
-                disk_type="pd-balanced",
+                disk_type=catalog.GKE_BOOT_DISK_TYPE,  # what the quota pre-flight counts
                 labels={"cell": config.cell},
                 resource_labels=config.labels,
                 # the only tag the health-check firewall rule admits

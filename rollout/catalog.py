@@ -325,6 +325,48 @@ GKE_REGIONAL_ZONES = 3
 # Surge upgrades: one extra node per zone at a time (the node pool's upgrade_settings).
 GKE_MAX_SURGE = 1
 
+# The machine types a cell's nodes may use, and their vCPUs: predefined types, whose name ends
+# in their vCPU count (https://cloud.google.com/compute/docs/general-purpose-machines). Family ->
+# (its regional vCPU quota, as `gcloud compute regions describe` names it; shapes; sizes).
+# validate refuses any other type, so the quota pre-flight never meets an unknown one.
+MACHINE_FAMILIES: dict[str, tuple[str, dict[str, tuple[int, ...]]]] = {
+    "n2": ("N2_CPUS", {
+        "standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+        "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+        "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96),
+    }),
+    "n2d": ("N2D_CPUS", {
+        "standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224),
+        "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96),
+        "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224),
+    }),
+    "e2": ("E2_CPUS", {
+        "standard": (2, 4, 8, 16, 32),
+        "highmem": (2, 4, 8, 16),
+        "highcpu": (2, 4, 8, 16, 32),
+    }),
+    "c3": ("C3_CPUS", {
+        "standard": (4, 8, 22, 44, 88, 176),
+        "highmem": (4, 8, 22, 44, 88, 176),
+        "highcpu": (4, 8, 22, 44, 88, 176),
+    }),
+}  # fmt: skip
+MACHINE_TYPE_VCPUS: dict[str, int] = {
+    f"{family}-{shape}-{size}": size
+    for family, (_, shapes) in MACHINE_FAMILIES.items()
+    for shape, sizes in shapes.items()
+    for size in sizes
+}
+# Every node's boot disk (components/cluster.py): balanced persistent disks count against the
+# region's SSD_TOTAL_GB quota (https://cloud.google.com/compute/resource-usage#disk_quota).
+GKE_BOOT_DISK_TYPE = "pd-balanced"
+GKE_BOOT_DISK_QUOTA = "SSD_TOTAL_GB"
+
+
+def machine_family(machine_type: str) -> str:
+    """``n2-standard-4`` -> ``n2``."""
+    return machine_type.split("-", 1)[0]
+
 
 def gke_node_pod_prefix(max_pods: int = GKE_MAX_PODS_PER_NODE) -> int:
     """The prefix length of the pod range GKE gives each node for ``max_pods`` pods."""

@@ -35,6 +35,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise InputError(problems)
     files = len(project.docs)
     print(f"ok: {files} YAML files valid; stacks: {', '.join(project.stacks)}")
+    # What a new project lacks by default: the quotas to request before the first `pulumi up`.
+    from rollout import quota
+
+    for line in quota.lines(project):
+        print(line)
     return 0
 
 

@@ -218,6 +218,16 @@ CASES = [
         "there",
         id="spanner-custom-config-base",
     ),
+    # Machine types whose vCPUs the catalog knows (the quota pre-flight multiplies them out)
+    pytest.param(
+        "regions/defaults.yaml",
+        "machine_type: n2-standard-4",
+        "machine_type: n2-standard-5",
+        "regions/defaults.yaml:10:3: cluster.machine_type: found 'n2-standard-5': not a "
+        "machine type the catalog knows the vCPUs of (rollout.catalog.MACHINE_TYPE_VCPUS: the "
+        "predefined n2, n2d, e2, c3 types, e.g. n2-standard-4): use one of them, or add it there",
+        id="machine-type-vcpus",
+    ),
     # Residency: each region file declares the jurisdiction the catalog gives its region
     pytest.param(
         "regions/europe-west2.yaml",

@@ -495,6 +495,19 @@ class ClusterSettings(Model):
         pattern=r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/attestors/[A-Za-z0-9_-]{1,64}$",
     )
 
+    @field_validator("machine_type")
+    @classmethod
+    def _known_machine_type(cls, value: str) -> str:
+        # The quota pre-flight multiplies the type's vCPUs out (rollout.quota).
+        if value not in catalog.MACHINE_TYPE_VCPUS:
+            families = ", ".join(catalog.MACHINE_FAMILIES)
+            raise ValueError(
+                f"not a machine type the catalog knows the vCPUs of (rollout.catalog."
+                f"MACHINE_TYPE_VCPUS: the predefined {families} types, e.g. n2-standard-4): "
+                "use one of them, or add it there"
+            )
+        return value
+
     @model_validator(mode="after")
     def _nodes(self) -> ClusterSettings:
         if self.min_nodes_per_zone > self.max_nodes_per_zone:
