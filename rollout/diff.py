@@ -33,7 +33,9 @@ FOLD_OVER = 25
 # replaces on ``name`` and ``project``.
 REPLACE_KEYS: dict[str, frozenset[str]] = {
     catalog.SPANNER_INSTANCE: frozenset({"config"}),
-    catalog.SPANNER_DATABASE: frozenset({"instance", "databaseDialect"}),
+    # A database's customer-managed keys are fixed at creation: the provider replaces it on
+    # any change to them (hashicorp/terraform-provider-google#29437).
+    catalog.SPANNER_DATABASE: frozenset({"instance", "databaseDialect", "encryptionConfig"}),
     catalog.SPANNER_BACKUP_SCHEDULE: frozenset({"database", "instance"}),
     catalog.GKE_CLUSTER: frozenset({"location", "network", "subnetwork"}),
     catalog.GKE_NODE_POOL: frozenset({"cluster", "location"}),
