@@ -371,7 +371,7 @@ def _spanner_module() -> Any:
         raise InputError.one(
             "(environment)",
             "google-cloud-spanner",
-            "not installed; `pip install google-cloud-spanner` (the project's test extra has it)",
+            "not installed; it is one of the project's dependencies: reinstall with `pip install -e .`",
         ) from None
     return spanner
 
