@@ -659,3 +659,95 @@ def is_cell_name(name: object) -> bool:
         and CELL_NAME_MIN <= len(name) <= CELL_NAME_MAX
         and re.match(CELL_NAME_PATTERN, name) is not None
     )
+
+
+# ============================================================================================
+# Weblate (components/weblate.py): the translators' workspace, in the global stack
+# ============================================================================================
+#
+# Everything Weblate adds to the catalog sits here, apart from the sections above: its type
+# tokens, the APIs and service agents it needs, where it runs and under whose law, and its
+# secret config. The last lines fold its types into the shared sets (stateful, labels, IAM
+# grants) so the policies and the plan diff treat them like every other resource.
+
+WEBLATE_COMPONENT = "demobank:weblate:Weblate"
+
+SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
+SQL_DATABASE = "gcp:sql/database:Database"
+SQL_USER = "gcp:sql/user:User"
+REDIS_INSTANCE = "gcp:redis/instance:Instance"
+FILESTORE_INSTANCE = "gcp:filestore/instance:Instance"
+SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+SECRET_IAM_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"
+SERVICE_NETWORKING_CONNECTION = "gcp:servicenetworking/connection:Connection"
+CLOUD_RUN_SERVICE = "gcp:cloudrunv2/service:Service"
+CLOUD_RUN_JOB = "gcp:cloudrunv2/job:Job"
+CLOUD_RUN_SERVICE_IAM_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+IAP_CLOUD_RUN_IAM_MEMBER = "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember"
+
+# Where Weblate runs, and whose law its data is under: London, the UK. Translators' accounts,
+# their work and the bank's unreleased text stay under UK GDPR, with the regional stack the
+# London hub runs (https://cloud.google.com/about/locations: europe-west2 is London).
+WEBLATE_REGION = "europe-west2"
+WEBLATE_JURISDICTION = "uk"
+
+API_RUN = "run.googleapis.com"
+API_SQL_ADMIN = "sqladmin.googleapis.com"
+API_REDIS = "redis.googleapis.com"
+API_FILESTORE = "file.googleapis.com"
+API_SECRET_MANAGER = "secretmanager.googleapis.com"
+API_IAP = "iap.googleapis.com"
+API_SERVICE_NETWORKING = "servicenetworking.googleapis.com"
+
+# Every API Weblate's resources call, in the order they are enabled (never disabled on
+# destroy, as in a region's foundation). vpcaccess is not listed: Cloud Run reaches the VPC by
+# Direct VPC egress, without a Serverless VPC Access connector
+# (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc).
+WEBLATE_APIS = (
+    API_RESOURCE_MANAGER, API_COMPUTE, API_IAM, API_KMS, API_SERVICE_NETWORKING, API_SQL_ADMIN,
+    API_REDIS, API_FILESTORE, API_SECRET_MANAGER, API_RUN, API_IAP,
+)  # fmt: skip
+
+# Weblate's service agents: API -> (domain of service-<number>@<domain>.iam.gserviceaccount.com,
+# created explicitly with gcp.projects.ServiceIdentity). Each CMEK guide names its agent:
+# Cloud SQL https://cloud.google.com/sql/docs/postgres/configure-cmek#service-account (created
+# with `gcloud beta services identity create --service=sqladmin.googleapis.com`),
+# Secret Manager https://cloud.google.com/secret-manager/docs/cmek (created likewise),
+# Memorystore https://cloud.google.com/memorystore/docs/redis/cmek and Filestore
+# https://cloud.google.com/filestore/docs/cmek (they exist once the API is on); IAP's agent
+# invokes the Cloud Run service (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run).
+WEBLATE_AGENTS: dict[str, tuple[str, bool]] = {
+    API_SQL_ADMIN: ("gcp-sa-cloud-sql", True),
+    API_SECRET_MANAGER: ("gcp-sa-secretmanager", True),
+    API_IAP: ("gcp-sa-iap", True),
+    API_REDIS: ("cloud-redis", False),
+    API_FILESTORE: ("cloud-filer", False),
+}
+
+# The global stack's Weblate secrets are Pulumi secret config in this namespace
+# (`pulumi config set --secret weblate:<key> -s global`); regions/global.yaml names the keys
+# (weblate.secrets). Never in a committed file; the offline plan stands in marked placeholders.
+WEBLATE_SECRETS_NAMESPACE = "weblate"
+
+# Weblate's stateful resources: the database, its instance, the queue and sessions (Redis),
+# the data volume (repositories, media, the Django secret) and the secrets. Secret versions are
+# not: they are rebuilt from config, and a rotation disables the old one rather than delete it.
+WEBLATE_STATEFUL = frozenset(
+    {SQL_INSTANCE, SQL_DATABASE, REDIS_INSTANCE, FILESTORE_INSTANCE, SECRET}
+)
+
+STATEFUL = STATEFUL | WEBLATE_STATEFUL
+LABELABLE = {
+    **LABELABLE,
+    SQL_INSTANCE: "settings.userLabels",  # nested: Cloud SQL labels sit in its settings
+    REDIS_INSTANCE: "labels",
+    FILESTORE_INSTANCE: "labels",
+    CLOUD_RUN_SERVICE: "labels",
+    CLOUD_RUN_JOB: "labels",
+}
+IAM_GRANTS = IAM_GRANTS | {
+    CLOUD_RUN_SERVICE_IAM_MEMBER,
+    "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding",
+    IAP_CLOUD_RUN_IAM_MEMBER,
+    "gcp:iap/webCloudRunServiceIamBinding:WebCloudRunServiceIamBinding",
+}

@@ -40,7 +40,7 @@ from pydantic import (
 
 from rollout import catalog
 from rollout.catalog import CELL_NAME_MAX, CELL_NAME_MIN, CELL_NAME_PATTERN, PROJECT_NAME
-from rollout.config.problems import describe
+from rollout.config.problems import describe, is_credential_key
 
 CONFIG_NS = f"{PROJECT_NAME}:"
 
@@ -1170,6 +1170,7 @@ class GlobalFile(Model):
     directory: DirectorySettings
     localization: Localization
     labels: Labels
+    weblate: WeblateSettings
 
     def base_labels(self) -> dict[str, str]:
         """Labels of every labelable global resource: hub and region are both `global`."""
@@ -1320,3 +1321,314 @@ class ProjectFile(BaseModel):
 def duration_seconds(text: str) -> int:
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86_400}[text[-1]]
     return int(text[:-1]) * unit
+
+
+# ============================================================================================
+# Weblate (regions/global.yaml weblate:), built by components/weblate.py
+# ============================================================================================
+#
+# The knobs a platform engineer needs: where, which image, how big, who may sign in and
+# which secret config holds the credentials. Every security setting is a constant in the
+# component. Defined after GlobalFile, which names it; GlobalFile.model_rebuild() below.
+
+# An image pinned by digest (https://docs.docker.com/reference/cli/docker/image/pull/#pull-an-image-by-digest-immutable-identifier):
+# a tag can be moved to other content, a digest cannot, so what was reviewed is what runs.
+DIGEST_IMAGE = re.compile(
+    r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+@sha256:[0-9a-f]{64}$"
+)
+
+
+def _pinned_image(value: str) -> str:
+    if DIGEST_IMAGE.match(value):
+        return value
+    if "@sha256:" in value:
+        raise ValueError(
+            "a digest is sha256: and 64 lowercase hex digits after a registry path, e.g. "
+            "docker.io/weblate/weblate@sha256:<64 hex>"
+        )
+    raise ValueError(
+        "a tag can be moved to other content, so every image is pinned by digest: write "
+        "<registry>/<repository>@sha256:<digest> (docker buildx imagetools inspect <image:tag> "
+        "prints it)"
+    )
+
+
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+SecretConfigKey = Annotated[str, Field(pattern=r"^[a-z][a-zA-Z0-9]*:[a-z][a-zA-Z0-9]*$")]
+
+
+def _uk_region(value: str) -> str:
+    # Weblate holds translators' accounts and unreleased text: it stays under UK law, beside the
+    # London hub's regional stack (rollout.catalog.REGION_JURISDICTIONS).
+    if value not in catalog.GCP_REGIONS:
+        raise ValueError("not a GCP region (https://cloud.google.com/about/locations)")
+    found = catalog.REGION_JURISDICTIONS.get(value)
+    if found != catalog.WEBLATE_JURISDICTION:
+        uk = sorted(
+            r for r, j in catalog.REGION_JURISDICTIONS.items() if j == catalog.WEBLATE_JURISDICTION
+        )
+        raise ValueError(
+            f"{value} is under {found} law; Weblate's data stays in the "
+            f"{catalog.WEBLATE_JURISDICTION.upper()}: write {' or '.join(uk)}"
+        )
+    return value
+
+
+def _run_subnet(value: str) -> str:
+    # Direct VPC egress takes addresses from the subnet as instances scale: a /26 at least
+    # (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc#limitations).
+    prefix = ipaddress.ip_network(value).prefixlen
+    if prefix > 26:
+        raise ValueError(
+            f"{value} is a /{prefix}; Cloud Run's Direct VPC egress needs a /26 or larger"
+        )
+    return value
+
+
+def _services_range(value: str) -> str:
+    # Private services access: one allocated range for every Google-managed service peered in,
+    # a /24 at the least (https://cloud.google.com/vpc/docs/configure-private-services-access#allocating-range).
+    prefix = ipaddress.ip_network(value).prefixlen
+    if not 16 <= prefix <= 24:
+        raise ValueError(
+            f"{value} is a /{prefix}; a private services access range is a /16 to /24 "
+            "(Cloud SQL, Memorystore and Filestore each take blocks of it)"
+        )
+    return value
+
+
+class WeblateNetwork(Model):
+    """Weblate's own small VPC: the global stack has no other."""
+
+    run_cidr: Annotated[PrivateCidr, AfterValidator(_run_subnet)] = Field(
+        description="Cloud Run's Direct VPC egress subnet, a /26 or larger"
+    )
+    services_cidr: Annotated[PrivateCidr, AfterValidator(_services_range)] = Field(
+        description="private services access range (Cloud SQL, Memorystore, Filestore), /16-/24"
+    )
+
+    @model_validator(mode="after")
+    def _apart(self) -> WeblateNetwork:
+        run, services = (
+            ipaddress.ip_network(self.run_cidr),
+            ipaddress.ip_network(self.services_cidr),
+        )
+        if run.overlaps(services):
+            raise ValueError(
+                f"run_cidr {run} overlaps services_cidr {services}; give each its own range"
+            )
+        return self
+
+
+# Cloud SQL machine types (https://cloud.google.com/sql/docs/postgres/instance-settings#machine-type-2ndgen):
+# Enterprise takes custom types db-custom-<vCPUs>-<MiB> (1 or an even count up to 96 vCPUs,
+# 0.9 to 6.5 GiB per vCPU, at least 3840 MiB, in 256 MiB steps); Enterprise Plus takes
+# db-perf-optimized-N-<vCPUs> only. Shared-core types carry no SLA and are refused.
+CUSTOM_TIER = re.compile(r"^db-custom-(?P<cpus>[0-9]+)-(?P<mib>[0-9]+)$")
+PERF_TIER = re.compile(r"^db-perf-optimized-N-(?P<cpus>2|4|8|16|32|48|64|80|96|128)$")
+# Point-in-time recovery keeps 1-7 days of transaction logs on Enterprise, 1-35 on Enterprise
+# Plus (https://cloud.google.com/sql/docs/postgres/backup-recovery/pitr#log-retention).
+SQL_LOG_RETENTION_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
+
+
+def _custom_tier_problem(cpus: int, mib: int) -> str | None:
+    if cpus != 1 and (cpus % 2 or not 2 <= cpus <= 96):
+        return f"{cpus} vCPUs: a custom type has 1 or an even number of vCPUs up to 96"
+    if mib % 256:
+        return f"{mib} MiB: memory comes in steps of 256 MiB"
+    low, high = max(3840, -(-cpus * 9216 // 10)), cpus * 6656
+    if not low <= mib <= high:
+        return f"{mib} MiB for {cpus} vCPUs: write {low}-{high} MiB (0.9-6.5 GiB per vCPU, >= 3840)"
+    return None
+
+
+class WeblateDatabase(Model):
+    """Cloud SQL for PostgreSQL: Weblate's database. Private IP, CMEK, HA, backups and PITR are
+    constants in the component."""
+
+    version: Literal["POSTGRES_15", "POSTGRES_16", "POSTGRES_17"]
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"]
+    tier: str = Field(
+        description="db-custom-<vCPUs>-<MiB> (ENTERPRISE) or db-perf-optimized-N-<vCPUs> "
+        "(ENTERPRISE_PLUS)"
+    )
+    disk_size_gb: int = Field(ge=10, le=65536, description="first size; the disk grows by itself")
+    backup_start_time: str = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="UTC, HH:MM"
+    )
+    retained_backups: int = Field(ge=1, le=365, description="daily backups kept")
+    log_retention_days: int = Field(
+        ge=1, description="point-in-time recovery window in days: 1-7 (ENTERPRISE), 1-35 (PLUS)"
+    )
+
+    @field_validator("tier")
+    @classmethod
+    def _tier(cls, value: str, info: ValidationInfo) -> str:
+        edition = info.data.get("edition")
+        if edition == "ENTERPRISE_PLUS":
+            if not PERF_TIER.match(value):
+                raise ValueError(
+                    "Enterprise Plus runs db-perf-optimized-N-<vCPUs> types only (2, 4, 8, 16, "
+                    "32, 48, 64, 80, 96 or 128 vCPUs): write e.g. db-perf-optimized-N-2"
+                )
+        elif edition == "ENTERPRISE":
+            m = CUSTOM_TIER.match(value)
+            if m is None:
+                raise ValueError(
+                    "Enterprise takes a custom type db-custom-<vCPUs>-<MiB> (shared-core types "
+                    "have no SLA): write e.g. db-custom-2-7680"
+                )
+            if problem := _custom_tier_problem(int(m["cpus"]), int(m["mib"])):
+                raise ValueError(problem)
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_retention(cls, value: int, info: ValidationInfo) -> int:
+        edition = info.data.get("edition")
+        most = SQL_LOG_RETENTION_DAYS.get(edition or "")
+        if most is not None and value > most:
+            raise ValueError(
+                f"{edition} keeps at most {most} days of transaction logs for point-in-time "
+                f"recovery: write {most} or less"
+            )
+        return value
+
+
+class WeblateRedis(Model):
+    """Memorystore for Redis: Weblate's cache, sessions and Celery queue (Standard tier, HA)."""
+
+    version: Literal["REDIS_7_2", "REDIS_7_0", "REDIS_6_X"]
+    # Standard tier: 1 to 300 GB (https://cloud.google.com/memorystore/docs/redis/redis-tiers)
+    memory_size_gb: int = Field(ge=1, le=300)
+
+
+class WeblateData(Model):
+    """Filestore (Regional tier): Weblate's /app/data, shared by every instance."""
+
+    # Regional tier, lower capacity range: 100 GiB to 10,239 GiB
+    # (https://cloud.google.com/filestore/docs/service-tiers-regional).
+    capacity_gb: int = Field(ge=100, le=10239)
+
+
+class WeblateRun(Model):
+    """Cloud Run: how many Weblate containers, and how large."""
+
+    min_instances: int = Field(ge=1, le=10, description="kept warm: Celery runs in the container")
+    max_instances: int = Field(ge=1, le=10)
+    cpu: Literal["2", "4", "6", "8"] = Field(description="vCPUs per instance (Weblate wants 2+)")
+    memory: str = Field(
+        pattern=r"^[0-9]+Gi$",
+        description="memory per instance, e.g. 4Gi (Weblate wants 3 GiB+)",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> WeblateRun:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances {self.min_instances} is above max_instances "
+                f"{self.max_instances}; keep min <= max"
+            )
+        # Cloud Run: memory above 8, 16 and 24 GiB needs at least 4, 6 and 8 vCPUs, and 6 or 8
+        # vCPUs need at least 4 GiB (https://cloud.google.com/run/docs/configuring/services/memory-limits,
+        # https://cloud.google.com/run/docs/configuring/services/cpu).
+        gib, cpus = int(self.memory[:-2]), int(self.cpu)
+        if not 3 <= gib <= 32:
+            raise ValueError(
+                f"memory {self.memory}: Weblate needs 3Gi or more and Cloud Run gives 32Gi at "
+                "most: write 3Gi to 32Gi"
+            )
+        need = next((c for limit, c in ((24, 8), (16, 6), (8, 4)) if gib > limit), 2)
+        if cpus < need:
+            raise ValueError(
+                f"memory {self.memory} needs at least {need} vCPUs on Cloud Run: write cpu: "
+                f'"{need}" or less memory'
+            )
+        if cpus >= 6 and gib < 4:
+            raise ValueError(f"{cpus} vCPUs need at least 4Gi on Cloud Run: write memory: 4Gi")
+        return self
+
+
+class WeblateSignIn(Model):
+    """Who may sign in: the bank's identity provider only, never a local password."""
+
+    oidc_issuer: str = Field(
+        pattern=r"^https://[a-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$",
+        description="the bank's OpenID Connect issuer (its discovery document is at "
+        "/.well-known/openid-configuration)",
+    )
+    oidc_client_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,255}$")
+    access_group: Email = Field(
+        description="Google group allowed through IAP (translators, localization managers)"
+    )
+    admin_email: Email = Field(
+        description="where Weblate sends its error mail (WEBLATE_ADMIN_EMAIL)"
+    )
+
+
+class WeblateVcs(Model):
+    """The code host Weblate opens pull requests on (the repository stays the truth)."""
+
+    host: str = Field(pattern=r"^[a-z0-9.-]+$", description="API host, e.g. api.github.com")
+    username: str = Field(pattern=r"^[A-Za-z0-9-]{1,39}$", description="the bot account")
+
+
+def _weblate_secret(value: str) -> str:
+    namespace, _, name = value.partition(":")
+    if namespace != catalog.WEBLATE_SECRETS_NAMESPACE:
+        raise ValueError(
+            f"Weblate's secrets are config in the {catalog.WEBLATE_SECRETS_NAMESPACE!r} "
+            f"namespace: write {catalog.WEBLATE_SECRETS_NAMESPACE}:{name or 'name'}"
+        )
+    # Named as a credential, so `rollout validate` holds its stack-file value to `secure:`.
+    if not is_credential_key(value):
+        raise ValueError(
+            "the key must name a credential (token, key, secret, password), so the stack file "
+            "may hold it only as a secure: value: e.g. weblate:oidcClientSecret"
+        )
+    return value
+
+
+WeblateSecretKey = Annotated[SecretConfigKey, AfterValidator(_weblate_secret)]
+
+
+class WeblateSecrets(Model):
+    """The Pulumi secret config keys (`pulumi config set --secret <key> -s global`) that hold
+    Weblate's credentials; each becomes a Secret Manager secret Weblate alone may read."""
+
+    django_secret_key: WeblateSecretKey = Field(description="Django's SECRET_KEY (sessions, CSRF)")
+    oidc_client_secret: WeblateSecretKey = Field(
+        description="the identity provider's client secret"
+    )
+    vcs_token: WeblateSecretKey = Field(description="the bot's API token on the code host")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> WeblateSecrets:
+        keys = list(self.model_dump().values())
+        if len(set(keys)) != len(keys):
+            raise ValueError("two secrets name the same config key; give each its own")
+        return self
+
+
+class WeblateSettings(Model):
+    """regions/global.yaml weblate: the Localization Platform's Weblate, in the global stack."""
+
+    region: Annotated[str, AfterValidator(_uk_region)] = Field(
+        description="a UK region (europe-west2): Weblate's data stays under UK law"
+    )
+    image: PinnedImage = Field(description="weblate/weblate pinned by digest")
+    sql_proxy_image: PinnedImage = Field(description="the Cloud SQL Auth Proxy, pinned by digest")
+    init_image: PinnedImage = Field(
+        description="a root shell image (busybox) that hands the data volume to Weblate's uid once"
+    )
+    network: WeblateNetwork
+    database: WeblateDatabase
+    redis: WeblateRedis
+    data: WeblateData
+    run: WeblateRun
+    sign_in: WeblateSignIn
+    vcs: WeblateVcs
+    secrets: WeblateSecrets
+
+
+GlobalFile.model_rebuild()
