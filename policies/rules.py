@@ -100,6 +100,14 @@ NAME_KINDS: dict[str, tuple[str, str]] = {
     KMS_CRYPTO_KEY: ("kms", "name"),
     BUCKET: ("bucket", "name"),
     SPANNER_BACKUP_SCHEDULE: ("spanner_backup_schedule", "name"),
+    # Weblate (components/weblate.py)
+    catalog.SQL_INSTANCE: ("sql_instance", "name"),
+    catalog.SQL_DATABASE: ("sql_database", "name"),
+    catalog.REDIS_INSTANCE: ("redis_instance", "name"),
+    catalog.FILESTORE_INSTANCE: ("filestore_instance", "name"),
+    catalog.CLOUD_RUN_SERVICE: ("cloud_run", "name"),
+    catalog.CLOUD_RUN_JOB: ("cloud_run", "name"),
+    catalog.SECRET: ("secret", "secretId"),
 }
 # Extra names some types carry: (type, kind, property).
 EXTRA_NAMES = [(SPANNER_INSTANCE, "spanner_display_name", "displayName")]
@@ -367,7 +375,8 @@ def gke_deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> l
 
 @rule(
     "stateful-protect",
-    "stateful resources (Spanner, Kafka clusters and topics, buckets, KMS) carry protect",
+    "stateful resources (Spanner, Kafka clusters and topics, buckets, KMS, Cloud SQL, "
+    "Memorystore, Filestore, secrets) carry protect",
     STATEFUL,
 )
 def stateful_protect(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
@@ -482,12 +491,59 @@ LOCATION_PROPS: dict[str, str] = {
     KMS_KEY_RING: "location",
     BUCKET: "location",
     LOG_BUCKET: "location",
+    # Weblate's, in the global stack (components/weblate.py)
+    catalog.SQL_INSTANCE: "region",
+    catalog.REDIS_INSTANCE: "region",
+    catalog.FILESTORE_INSTANCE: "location",
+    catalog.CLOUD_RUN_SERVICE: "location",
+    catalog.CLOUD_RUN_JOB: "location",
 }
 # Types the provider would place somewhere of its own choosing (its default region, or
 # `global`) when the location is left out: a regional stack must set it.
 MUST_BE_PLACED = frozenset(
     {SPANNER_INSTANCE, KAFKA_CLUSTER, KMS_KEY_RING, BUCKET, LOG_BUCKET, GKE_CLUSTER}
+    | {catalog.SQL_INSTANCE, catalog.REDIS_INSTANCE, catalog.FILESTORE_INSTANCE}
 )
+
+
+SQL_BACKUP_LOCATION = "settings.backupConfiguration.location"
+
+
+def _sql_backups(props: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [(SQL_BACKUP_LOCATION, _get(props, SQL_BACKUP_LOCATION))]
+
+
+def _secret_replicas(props: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    replicas = _list(_get(props, "replication.userManaged.replicas"))
+    return [
+        (f"replication.userManaged.replicas[{i}].location", _get(r, "location"))
+        for i, r in enumerate(replicas)
+    ]
+
+
+# Types that keep copies in more places than LOCATION_PROPS says; each place is judged. Cloud
+# SQL's backups have a location of their own, by default the nearest multi-region: for London,
+# the EU (https://cloud.google.com/sql/docs/postgres/backup-recovery/backups#custom-backup-location).
+# A secret's user-managed replicas each name theirs; automatic replication lets Google choose
+# (https://cloud.google.com/secret-manager/docs/choosing-replication).
+EXTRA_PLACEMENTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, Any]]]] = {
+    catalog.SQL_INSTANCE: _sql_backups,
+    catalog.SECRET: _secret_replicas,
+}
+# What an unset extra placement means: the provider's default, somewhere the rule cannot hold.
+UNPLACED = {
+    catalog.SQL_INSTANCE: "is unset, so Cloud SQL keeps backups in the nearest multi-region",
+    catalog.SECRET: "has no user-managed replicas, so Google places the copies (automatic)",
+}
+
+
+def placements(type_: str, props: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every (property path, location) that places a copy of the resource's data."""
+    key = LOCATION_PROPS.get(type_)
+    found = [(key, props.get(key))] if key else []
+    if type_ in EXTRA_PLACEMENTS:
+        found += EXTRA_PLACEMENTS[type_](props)
+    return found
 
 
 def _expected(type_: str, region: str) -> str:
@@ -526,35 +582,42 @@ def _codes(found: Iterable[str]) -> str:
     "residency-jurisdiction",
     "data stays under the law of the region it belongs to: London is the UK, not the EU; "
     "Singapore is Singapore (rollout.catalog.REGION_JURISDICTIONS)",
-    LOCATION_PROPS,
+    set(LOCATION_PROPS) | set(EXTRA_PLACEMENTS),
     needs_region=True,
 )
 def residency_jurisdiction(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     """The resource's region (the stack's, else its region label) fixes one jurisdiction; every
-    copy its location keeps must be under it. A location whose jurisdictions are not known
-    (an unlisted multi-region) is refused for data that has a region: it cannot be shown to stay.
+    copy its placements keep (its location; a Cloud SQL instance's backups, a secret's replicas)
+    must be under it. A location whose jurisdictions are not known (an unlisted multi-region) is
+    refused for data that has a region: it cannot be shown to stay.
     """
-    labels = props.get(LABELABLE.get(type_, "labels")) or {}
+    labels = _get(props, LABELABLE.get(type_, "labels")) or {}
     declared = ctx.region or (labels.get("region") if isinstance(labels, Mapping) else None)
-    key = LOCATION_PROPS[type_]
-    value = props.get(key)
-    if not declared or not value or value == UNKNOWN:
+    if not declared:
         return []
     want = jurisdictions_of(declared)
     if want is None:
         return []  # `global` resources belong to no one region
-    got = jurisdictions_of(value)
-    if got is None:
-        return [
-            f"{key} {value!r} has no known jurisdiction (rollout.catalog); data of {declared} "
-            f"must stay under {_codes(want)} law: place it in {declared}"
-        ]
-    if got != want:
-        return [
-            f"{key} {value!r} is under {_codes(got)} law; data of {declared} must stay under "
-            f"{_codes(want)} law"
-        ]
-    return []
+    out = []
+    where = placements(type_, props)
+    if type_ in UNPLACED and not [v for _, v in EXTRA_PLACEMENTS[type_](props) if v]:
+        extra = SQL_BACKUP_LOCATION if type_ == catalog.SQL_INSTANCE else "replication"
+        out.append(f"{extra} {UNPLACED[type_]}; data of {declared} stays: place it in {declared}")
+    for key, value in where:
+        if not value or value == UNKNOWN:
+            continue
+        got = jurisdictions_of(value)
+        if got is None:
+            out.append(
+                f"{key} {value!r} has no known jurisdiction (rollout.catalog); data of {declared} "
+                f"must stay under {_codes(want)} law: place it in {declared}"
+            )
+        elif got != want:
+            out.append(
+                f"{key} {value!r} is under {_codes(got)} law; data of {declared} must stay under "
+                f"{_codes(want)} law"
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1066,7 +1129,7 @@ def spanner_capacity(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str
 )
 def required_labels(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
     key = LABELABLE[type_]
-    labels = props.get(key) or {}
+    labels = _get(props, key) or {}  # a dotted path for nested labels (Cloud SQL's settings)
     if not isinstance(labels, Mapping):
         return []  # unknown during preview
     wanted = list(REQUIRED_LABELS) + (["cell"] if ctx.in_cell else [])
@@ -1095,6 +1158,230 @@ def resource_names(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
         problem = names.check(kind, _short(value) if kind != "kafka_topic" else value)
         if problem:
             out.append(f"{key}: {problem}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Weblate's managed services (components/weblate.py): Cloud SQL, Memorystore, Filestore,
+# Secret Manager, Cloud Run. Each rule names the hardening the component sets as a constant,
+# so a hand-edited program or a second user of these services is held to it too.
+# --------------------------------------------------------------------------------------------
+
+SQL_TLS_MODES = ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
+
+
+@rule(
+    "cloudsql-private-ip",
+    "Cloud SQL has no public IP, sits on a private network and accepts encrypted connections only",
+    [catalog.SQL_INSTANCE],
+)
+def cloudsql_private_ip(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/sql/docs/postgres/configure-private-ip,
+    # https://cloud.google.com/sql/docs/postgres/configure-ssl-instance#enforcing-ssl
+    ip = _get(props, "settings.ipConfiguration") or {}
+    out = []
+    if _get(ip, "ipv4Enabled", True) is not False:
+        out.append("settings.ipConfiguration.ipv4Enabled must be false (no public IP)")
+    if not _get(ip, "privateNetwork"):
+        out.append("settings.ipConfiguration.privateNetwork must name the VPC (private IP)")
+    if _list(_get(ip, "authorizedNetworks")):
+        out.append("settings.ipConfiguration.authorizedNetworks must be empty")
+    mode = _get(ip, "sslMode")
+    if mode != UNKNOWN and mode not in SQL_TLS_MODES:
+        out.append(
+            f"settings.ipConfiguration.sslMode is {mode!r}; use one of {', '.join(SQL_TLS_MODES)}"
+        )
+    return out
+
+
+@rule(
+    "cloudsql-backups",
+    "Cloud SQL keeps daily backups and point-in-time recovery, and carries deletion protection",
+    [catalog.SQL_INSTANCE],
+)
+def cloudsql_backups(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/sql/docs/postgres/backup-recovery/backups,
+    # https://cloud.google.com/sql/docs/postgres/backup-recovery/pitr,
+    # https://cloud.google.com/sql/docs/postgres/deletion-protection
+    backup = _get(props, "settings.backupConfiguration") or {}
+    out = []
+    if _get(backup, "enabled") is not True:
+        out.append("settings.backupConfiguration.enabled must be true")
+    if _get(backup, "pointInTimeRecoveryEnabled") is not True:
+        out.append("settings.backupConfiguration.pointInTimeRecoveryEnabled must be true")
+    if not _get(backup, "backupRetentionSettings.retainedBackups"):
+        out.append(
+            "settings.backupConfiguration.backupRetentionSettings.retainedBackups must be set"
+        )
+    if props.get("deletionProtection") is False:
+        out.append("deletionProtection must not be false (the provider would delete it)")
+    if _get(props, "settings.deletionProtectionEnabled") is not True:
+        out.append("settings.deletionProtectionEnabled must be true (the API refuses deletes)")
+    return out
+
+
+@rule(
+    "redis-auth-tls",
+    "Memorystore for Redis requires AUTH and TLS and is reached by private services access",
+    [catalog.REDIS_INSTANCE],
+)
+def redis_auth_tls(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/memorystore/docs/redis/about-redis-auth,
+    # https://cloud.google.com/memorystore/docs/redis/in-transit-encryption
+    out = []
+    if props.get("authEnabled") is not True:
+        out.append("authEnabled must be true")
+    if props.get("transitEncryptionMode") != "SERVER_AUTHENTICATION":
+        out.append("transitEncryptionMode must be SERVER_AUTHENTICATION (TLS)")
+    if props.get("connectMode") != "PRIVATE_SERVICE_ACCESS":
+        out.append("connectMode must be PRIVATE_SERVICE_ACCESS")
+    return out
+
+
+def _secret_keys(props: Mapping[str, Any]) -> list[Any]:
+    replicas = _list(_get(props, "replication.userManaged.replicas"))
+    keys = [_get(r, "customerManagedEncryption.kmsKeyName") for r in replicas]
+    return keys or [_get(props, "replication.auto.customerManagedEncryption.kmsKeyName")]
+
+
+# Where each type takes its customer-managed key.
+CMEK_PROPS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {
+    catalog.SQL_INSTANCE: lambda p: [p.get("encryptionKeyName")],
+    catalog.REDIS_INSTANCE: lambda p: [p.get("customerManagedKey")],
+    catalog.FILESTORE_INSTANCE: lambda p: [p.get("kmsKeyName")],
+    catalog.SECRET: _secret_keys,
+}
+
+
+@rule(
+    "customer-managed-keys",
+    "Cloud SQL, Memorystore, Filestore and Secret Manager data is under the bank's own keys",
+    CMEK_PROPS,
+)
+def customer_managed_keys(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/sql/docs/postgres/cmek, https://cloud.google.com/memorystore/docs/redis/cmek,
+    # https://cloud.google.com/filestore/docs/cmek, https://cloud.google.com/secret-manager/docs/cmek
+    if all(key for key in CMEK_PROPS[type_](props)):
+        return []
+    return ["no customer-managed key: encrypt it with the region's HSM key (CMEK)"]
+
+
+# Where each type carries the provider's (or the API's) own deletion guard.
+DELETION_GUARDS = {
+    catalog.REDIS_INSTANCE: "deletionProtection",
+    catalog.FILESTORE_INSTANCE: "deletionProtectionEnabled",
+    catalog.SECRET: "deletionProtection",
+    catalog.CLOUD_RUN_SERVICE: "deletionProtection",
+}
+
+
+@rule(
+    "deletion-protection",
+    "Memorystore, Filestore, secrets and Cloud Run services carry their provider's deletion guard",
+    DELETION_GUARDS,
+)
+def deletion_protection(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    key = DELETION_GUARDS[type_]
+    if props.get(key) is not True:
+        return [f"{key} must be true"]
+    return []
+
+
+@rule(
+    "cloud-run-iap",
+    "a Cloud Run service open to the internet is behind IAP, and checks who invokes it",
+    [catalog.CLOUD_RUN_SERVICE],
+)
+def cloud_run_iap(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run,
+    # https://cloud.google.com/run/docs/securing/managing-access#invoker_check
+    out = []
+    ingress = props.get("ingress") or "INGRESS_TRAFFIC_ALL"
+    if ingress == "INGRESS_TRAFFIC_ALL" and props.get("iapEnabled") is not True:
+        out.append(
+            "ingress INGRESS_TRAFFIC_ALL without iapEnabled: anyone on the internet reaches it"
+        )
+    if props.get("invokerIamDisabled") is True:
+        out.append("invokerIamDisabled must not be true (no IAM check on who invokes it)")
+    return out
+
+
+# Grants above a single secret (a project, folder or organization).
+WIDE_GRANTS = frozenset(
+    t for t in IAM_GRANTS if t.startswith(("gcp:projects/", "gcp:folder/", "gcp:organizations/"))
+)
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+
+
+@rule(
+    "secret-access-per-secret",
+    "secrets are read through grants on each secret, never project-wide",
+    WIDE_GRANTS,
+)
+def secret_access_per_secret(type_: str, props: Mapping[str, Any], ctx: Ctx) -> list[str]:
+    # https://cloud.google.com/secret-manager/docs/manage-access-to-secrets
+    if props.get("role") == SECRET_ACCESSOR:
+        return [
+            f"{SECRET_ACCESSOR} granted on a whole project, folder or organization reads every "
+            "secret in it; grant it on each secret the workload needs"
+        ]
+    return []
+
+
+def ancestor_of(urn: str, type_: str, by_urn: Mapping[str, Node]) -> str | None:
+    """The urn of the nearest resource of ``type_`` at or above ``urn``."""
+    seen = set()
+    node = by_urn.get(urn)
+    while node is not None and node.urn not in seen:
+        if node.type == type_:
+            return node.urn
+        seen.add(node.urn)
+        node = by_urn.get(node.parent) if node.parent else None
+    return None
+
+
+# Inputs that place a resource (a region or a location), and the types that must have one (a
+# database sits in its instance, a key in its ring).
+PLACING_INPUTS = ("location", "region")
+WEBLATE_PLACED = (catalog.WEBLATE_STATEFUL - {catalog.SQL_DATABASE}) | {KMS_KEY_RING}
+
+
+@stack_rule(
+    "weblate-residency",
+    "everything Weblate places somewhere is in the UK (rollout.catalog.WEBLATE_JURISDICTION): "
+    "its database and backups, cache, data volume, secrets' replicas, keys and Cloud Run",
+)
+def weblate_residency(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    """Every resource under the Weblate component, labelled or not, by each input that places
+    it. Key rings and subnets carry no labels, so residency-jurisdiction cannot see their
+    region: this rule holds the whole component to one jurisdiction instead."""
+    by_urn = {n.urn: n for n in nodes}
+    want = frozenset({catalog.WEBLATE_JURISDICTION})
+    out = []
+    region = catalog.WEBLATE_REGION
+    for n in nodes:
+        component = ancestor_of(n.urn, catalog.WEBLATE_COMPONENT, by_urn)
+        if component is None or component == n.urn:
+            continue
+        extras = [(k, v) for k, v in EXTRA_PLACEMENTS.get(n.type, lambda p: [])(n.props) if v]
+        where = [(k, n.props[k]) for k in PLACING_INPUTS if n.props.get(k)] + extras
+        if n.type in UNPLACED and not extras:
+            out.append((n.urn, f"{n.type}: its placement {UNPLACED[n.type]}; place it in {region}"))
+        elif not where and n.type in WEBLATE_PLACED:
+            out.append((n.urn, f"{n.type} is not placed: set its location to {region}"))
+        for key, value in where:
+            if value == UNKNOWN:
+                continue
+            got = jurisdictions_of(value)
+            if got != want:
+                law = _codes(got) if got else "no known"
+                out.append(
+                    (
+                        n.urn,
+                        f"{key} {value!r} is under {law} law; Weblate's data stays under "
+                        f"{catalog.WEBLATE_JURISDICTION} law: place it in {region}",
+                    )
+                )
     return out
 
 

@@ -34,6 +34,7 @@ from rollout.config.models import (
     GlobalFile,
     RegionSpec,
     SpannerAutoscaling,
+    WeblateSettings,
     Zone,
 )
 from rollout.config.models import Steering as Steering  # handed on: the edge's check regions
@@ -857,6 +858,7 @@ class GlobalArgs:
     directory: GlobalDatabaseArgs
     localization: LocalizationPlatformArgs
     shard_maps: ShardMapsArgs
+    weblate: WeblateConfig
 
 
 def bucket_name(project_id: str, purpose: str, file: str) -> str:
@@ -942,4 +944,131 @@ def global_args(
             labels=labels,
             artifacts=shard_maps,
         ),
+        weblate=weblate_config(g, project_id),
+    )
+
+
+# ============================================================================================
+# Weblate (components/weblate.py), in the global stack
+# ============================================================================================
+
+# Weblate's cloud names: demobank-weblate-<entity>, as a region's are demobank-<short>-<entity>.
+WEBLATE_SHORT = "weblate"
+# The database Weblate uses, in its own instance.
+WEBLATE_DATABASE = "weblate"
+# HSM keys: purpose -> the API whose service agent encrypts with it
+# (rollout.catalog.WEBLATE_AGENTS).
+WEBLATE_KEYS = {
+    "sql": catalog.API_SQL_ADMIN,
+    "redis": catalog.API_REDIS,
+    "data": catalog.API_FILESTORE,
+    "secrets": catalog.API_SECRET_MANAGER,
+}
+# Cloud SQL names a service account's IAM database user by its email without the
+# .gserviceaccount.com suffix (https://cloud.google.com/sql/docs/postgres/add-manage-iam-users#creating-a-database-user).
+SA_EMAIL_SUFFIX = ".gserviceaccount.com"
+
+
+@dataclass(frozen=True)
+class WeblateNames:
+    """Every cloud name Weblate's resources carry (each checked by rollout.names)."""
+
+    vpc: str
+    run_subnet: str
+    services_range: str
+    deny_egress: str
+    allow_services_egress: str
+    keyring: str
+    sql_instance: str
+    redis: str
+    filestore: str
+    file_share: str
+    service: str
+    init_job: str
+    account_id: str
+    """Weblate's own service account (Cloud Run's identity)."""
+    init_account_id: str
+    """The data-volume init job's account: no role at all."""
+
+
+@dataclass(frozen=True)
+class WeblateSecret:
+    secret_id: str
+    """The Secret Manager secret's id."""
+    config_key: str
+    """The Pulumi secret config key (``weblate:<name>``) its value comes from."""
+
+
+@dataclass(frozen=True)
+class WeblateConfig:
+    project: str
+    region: str
+    settings: WeblateSettings
+    """weblate: of regions/global.yaml: images, sizes, sign-in, code host."""
+    names: WeblateNames
+    apis: tuple[str, ...]
+    """Every API Weblate's resources call, in the order they are enabled."""
+    agents: dict[str, tuple[str, bool]]
+    """API -> (its service agent's domain, created explicitly)."""
+    keys: dict[str, str]
+    """Purpose (sql, redis, data, secrets) -> the API whose agent encrypts with its HSM key."""
+    secrets: dict[str, WeblateSecret]
+    """Purpose (weblate.secrets' keys) -> its secret, from Pulumi secret config."""
+    redis_auth_secret_id: str
+    """The secret holding Memorystore's AUTH string (the instance's output, not config)."""
+    database: str
+    database_user: str
+    """The service account's IAM database user (its email without .gserviceaccount.com)."""
+    labels: dict[str, str]
+    """The global labels, with Weblate's own region: the residency rules judge its data."""
+
+
+@dataclass(frozen=True)
+class WeblateArgs:
+    config: WeblateConfig
+    secrets: Mapping[str, pulumi.Input[str]]
+    """Purpose -> the secret's value (Pulumi secret config, never in a committed file)."""
+
+
+def weblate_config(g: GlobalFile, project_id: str) -> WeblateConfig:
+    """Weblate's config from regions/global.yaml: names, keys, secrets and labels resolved."""
+    w = g.weblate
+
+    def name(entity: str) -> str:
+        return names.region_name(WEBLATE_SHORT, entity)
+
+    account_id = names.account_id(WEBLATE_SHORT, None, "run")
+    return WeblateConfig(
+        project=project_id,
+        region=w.region,
+        settings=w,
+        names=WeblateNames(
+            vpc=name("vpc"),
+            run_subnet=name("run"),
+            services_range=name("services"),
+            deny_egress=name("deny-all-egress"),
+            allow_services_egress=name("allow-services-egress"),
+            keyring=name("keys"),
+            sql_instance=name("sql"),
+            redis=name("redis"),
+            filestore=name("data"),
+            file_share="weblate",
+            service=f"{names.PREFIX}-{WEBLATE_SHORT}",
+            init_job=name("data-init"),
+            account_id=account_id,
+            init_account_id=names.account_id(WEBLATE_SHORT, None, "init"),
+        ),
+        apis=catalog.WEBLATE_APIS,
+        agents=dict(catalog.WEBLATE_AGENTS),
+        keys=dict(WEBLATE_KEYS),
+        secrets={
+            purpose: WeblateSecret(
+                secret_id=name(purpose.replace("_", "-")), config_key=str(config_key)
+            )
+            for purpose, config_key in w.secrets.model_dump().items()
+        },
+        redis_auth_secret_id=name("redis-auth"),
+        database=WEBLATE_DATABASE,
+        database_user=f"{account_id}@{project_id}.iam",
+        labels={**g.base_labels(), "region": w.region},
     )

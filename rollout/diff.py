@@ -51,6 +51,24 @@ REPLACE_KEYS: dict[str, frozenset[str]] = {
     catalog.CF_ZONE_SETTING: frozenset({"zoneId", "settingId"}),
     catalog.CF_POOL: frozenset({"accountId"}),
     catalog.CF_LB: frozenset({"zoneId"}),
+    # Weblate's (components/weblate.py): ForceNew in terraform-provider-google's schemas (a
+    # secret's replication "cannot be changed after the Secret has been created").
+    catalog.SQL_INSTANCE: frozenset({"region", "encryptionKeyName"}),
+    catalog.SQL_DATABASE: frozenset({"instance"}),
+    catalog.REDIS_INSTANCE: frozenset(
+        {
+            "region",
+            "tier",
+            "authorizedNetwork",
+            "connectMode",
+            "customerManagedKey",
+            "locationId",
+            "reservedIpRange",
+            "transitEncryptionMode",
+        }
+    ),
+    catalog.FILESTORE_INSTANCE: frozenset({"location", "tier", "networks", "kmsKeyName"}),
+    catalog.SECRET: frozenset({"replication"}),
 }
 GCP_REPLACE_KEYS = frozenset({"name", "project"})
 

@@ -39,7 +39,7 @@ from pulumi.runtime.stack import wait_for_rpcs
 
 from rollout import catalog
 from rollout.catalog import PROJECT_NAME
-from rollout.config import Project, StackSpec, load_project
+from rollout.config import GlobalFile, Project, StackSpec, load_project
 from rollout.plan import Plan, Resource
 
 # ---------------------------------------------------------------------------------------------
@@ -102,11 +102,38 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["id"] = (
                 f"projects/{self.project_id}/locations/{state.get('location')}/keyRings/{name}"
             )
+        else:
+            self._weblate_outputs(typ, str(name), state)
         state.setdefault("name", name)
         state.setdefault("project", self.project_id)
         state.setdefault("selfLink", f"https://mock.googleapis.com/{self.project_id}/{args.name}")
         rid = state.get("id") or f"{args.name}-id"
         return str(rid), state
+
+    def _weblate_outputs(self, typ: str, name: str, state: dict[str, Any]) -> None:
+        """What Weblate's component reads back from its resources (components/weblate.py)."""
+        if typ == catalog.SQL_INSTANCE:
+            state["connectionName"] = f"{self.project_id}:{state.get('region')}:{name}"
+            state["privateIpAddress"] = _fake_ip(f"sql/{name}")
+        elif typ == catalog.REDIS_INSTANCE:
+            state.update(
+                host=_fake_ip(f"redis/{name}"),
+                port=6378,  # Memorystore's TLS port
+                authString="offline placeholder for the Memorystore AUTH string",
+                serverCaCerts=[{"cert": "offline placeholder for the Memorystore server CA"}],
+            )
+        elif typ == catalog.FILESTORE_INSTANCE:
+            state["networks"] = [  # new dicts: the recorded inputs must not change
+                {**n, "ipAddresses": [_fake_ip(f"filestore/{name}")]}
+                for n in state.get("networks") or []
+                if isinstance(n, dict)
+            ]
+        elif typ == catalog.SECRET:
+            state["id"] = f"projects/{self.project_id}/secrets/{state.get('secretId', name)}"
+        elif typ == catalog.SECRET_VERSION:
+            state["version"] = "1"
+        elif typ == catalog.CLOUD_RUN_SERVICE:
+            state["uri"] = f"https://{name}-offline.a.run.app"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == catalog.GET_PROJECT:
@@ -502,7 +529,7 @@ def plan_stack(
     for ref in (spec.config.regionalStacks or {}).values():
         target = ref.rsplit("/", 1)[-1]
         stack_outputs[target] = plan_stack(target, project, cache=cache).outputs
-    config, secret_keys = offline_config(spec)
+    config, secret_keys = offline_config(spec, project.global_)
     plan = run_program(
         lambda: program.build(project),
         stack=stack,
@@ -515,18 +542,20 @@ def plan_stack(
     return plan
 
 
-def offline_config(spec: StackSpec) -> tuple[dict[str, str], list[str]]:
+def offline_config(spec: StackSpec, global_: GlobalFile) -> tuple[dict[str, str], list[str]]:
     """The config the CLI would pass, and which keys are secret.
 
-    The global stack's edge secrets (catalog.EDGE_SECRETS) are never in a committed file and
-    the offline engine cannot decrypt a ``secure:`` value: each stands in as a marked
-    placeholder, a secret, so the plan shows where it goes and a saved plan redacts it.
+    The global stack's edge secrets (catalog.EDGE_SECRETS) and Weblate's (the keys
+    regions/global.yaml names under weblate.secrets) are never in a committed file and the
+    offline engine cannot decrypt a ``secure:`` value: each stands in as a marked placeholder,
+    a secret, so the plan shows where it goes and a saved plan redacts it.
     """
     config = dict(spec.raw)
     secrets: list[str] = []
     if spec.role == "global":
-        for key in catalog.EDGE_SECRETS:
-            full = f"{catalog.EDGE_SECRETS_NAMESPACE}:{key}"
+        keys = [f"{catalog.EDGE_SECRETS_NAMESPACE}:{key}" for key in catalog.EDGE_SECRETS]
+        keys += [str(key) for key in global_.weblate.secrets.model_dump().values()]
+        for full in keys:
             config[full] = f"offline placeholder for {full}"
             secrets.append(full)
     return config, secrets

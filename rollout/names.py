@@ -30,6 +30,19 @@ LIMITS: dict[str, tuple[str, int, int]] = {
     "bucket": (r"^[a-z0-9][-a-z0-9_.]*[a-z0-9]$", 3, 63),
     "label_key": (r"^[a-z][a-z0-9_-]*$", 1, 63),
     "label_value": (r"^[a-z0-9_-]*$", 0, 63),
+    # Weblate (components/weblate.py). Cloud SQL instance ids: lowercase letters, digits,
+    # hyphens, from a letter (https://cloud.google.com/sql/docs/postgres/create-instance);
+    # Memorystore ids 1-40 (https://cloud.google.com/memorystore/docs/redis/reference/rest/v1/projects.locations.instances/create);
+    # Cloud Run services 49 at most (https://cloud.google.com/run/docs/deploying#service);
+    # Secret Manager ids (https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create);
+    # Filestore shares (https://cloud.google.com/filestore/docs/reference/rest/v1/projects.locations.instances#FileShareConfig).
+    "sql_instance": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),
+    "sql_database": (r"^[a-z][a-z0-9_]*$", 1, 63),
+    "redis_instance": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
+    "filestore_instance": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),
+    "filestore_share": (r"^[a-z][a-z0-9_]*$", 1, 16),
+    "cloud_run": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 49),
+    "secret": (r"^[A-Za-z0-9_-]+$", 1, 255),
 }
 
 

@@ -16,7 +16,14 @@ from typing import Any
 import pulumi
 
 from rollout import catalog, names
-from rollout.args import CellRouterArgs, EdgeArgs, ObjectSpec, global_args, region_args
+from rollout.args import (
+    CellRouterArgs,
+    EdgeArgs,
+    ObjectSpec,
+    WeblateArgs,
+    global_args,
+    region_args,
+)
 from rollout.config import Project, RegionSpec, StackSpec, load_project
 from rollout.errors import InputError, Problem
 
@@ -94,6 +101,7 @@ def build_global(project: Project, spec: StackSpec) -> None:
     from components.global_database import GlobalDatabase
     from components.localization import LocalizationPlatform
     from components.shard_maps import ShardMaps
+    from components.weblate import Weblate
     from rollout.l10n import build_bundles
 
     args = global_args(
@@ -132,6 +140,16 @@ def build_global(project: Project, spec: StackSpec) -> None:
     directory = GlobalDatabase("directory", args.directory)
     l10n = LocalizationPlatform("l10n", args.localization)
     shard_maps = ShardMaps("shard-maps", args.shard_maps)
+    weblate = Weblate(
+        "weblate",
+        WeblateArgs(
+            config=args.weblate,
+            secrets={
+                purpose: weblate_secret(secret.config_key)
+                for purpose, secret in args.weblate.secrets.items()
+            },
+        ),
+    )
     pulumi.export("load_balancer_hostname", edge.hostname)
     pulumi.export("l10n_manifest_url", l10n.manifest_url)
     pulumi.export("l10n_bucket", l10n.bucket.name)
@@ -143,6 +161,14 @@ def build_global(project: Project, spec: StackSpec) -> None:
     pulumi.export("dnssec_ds", edge.dnssec.ds)
     pulumi.export("directory_instance", directory.instance.name)
     pulumi.export("directory_database", directory.database.name)
+    pulumi.export("weblate_url", weblate.url)
+    pulumi.export("weblate_sql_instance", weblate.sql_instance.name)
+
+
+def weblate_secret(config_key: str) -> pulumi.Output[str]:
+    """A Weblate secret from Pulumi secret config (``weblate:<name>``, regions/global.yaml)."""
+    namespace, _, key = config_key.partition(":")
+    return pulumi.Config(namespace).require_secret(key)
 
 
 def pool_cells(project: Project, spec: StackSpec) -> dict[str, dict[str, str]]:

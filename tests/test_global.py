@@ -93,7 +93,7 @@ def glob(plans: dict[str, Plan]) -> Plan:
 def synthetic(project: Project) -> Plan:
     """The global stack planned against regional outputs that follow the full contract."""
     spec = project.stack("global")
-    config, secret_keys = offline_config(spec)
+    config, secret_keys = offline_config(spec, project.global_)
     return run_program(
         lambda: program.build(project),
         stack="global",
@@ -139,6 +139,7 @@ def test_every_resource_sits_in_its_component(glob: Plan, project: Project) -> N
             catalog.GLOBAL_DATABASE_COMPONENT,
             catalog.LOCALIZATION_COMPONENT,
             catalog.SHARD_MAPS_COMPONENT,
+            catalog.WEBLATE_COMPONENT,
             catalog.PROJECT_APIS_COMPONENT,  # the directory's APIs and Spanner's agent
             *[catalog.HSM_KEYS_COMPONENT] * regions,  # its key in each replica region
         ]
@@ -162,6 +163,8 @@ def test_every_resource_sits_in_its_component(glob: Plan, project: Project) -> N
             assert owner == catalog.LOCALIZATION_COMPONENT, r.urn
         elif r.type.startswith("cloudflare:index/workers"):
             assert owner == catalog.CELL_ROUTER_COMPONENT, r.urn
+        elif r.type.startswith("gcp:"):  # every other Google resource is Weblate's
+            assert owner == catalog.WEBLATE_COMPONENT, r.urn
         else:
             assert owner == catalog.EDGE_COMPONENT, r.urn
 

@@ -144,6 +144,90 @@ def run(rule: str, type_: str, props: dict[str, Any], ctx: Ctx = EU) -> list[str
     return found.check(type_, props, ctx)
 
 
+# --- Weblate's managed services (components/weblate.py), as the global stack plans them ----
+
+WL_LABELS = {"hub": "global", "region": "europe-west2", "owner": "platform", "cost-center": "cc-1"}
+GLOBAL = Ctx(stack="global")
+KEY = "projects/p/locations/europe-west2/keyRings/demobank-weblate-keys/cryptoKeys/sql"
+
+
+def sql_instance() -> dict[str, Any]:
+    return {
+        "name": "demobank-weblate-sql",
+        "region": "europe-west2",
+        "deletionProtection": True,
+        "encryptionKeyName": KEY,
+        "settings": {
+            "deletionProtectionEnabled": True,
+            "userLabels": dict(WL_LABELS),
+            "ipConfiguration": {
+                "ipv4Enabled": False,
+                "privateNetwork": "projects/p/global/networks/demobank-weblate-vpc",
+                "sslMode": "ENCRYPTED_ONLY",
+            },
+            "backupConfiguration": {
+                "enabled": True,
+                "pointInTimeRecoveryEnabled": True,
+                "location": "europe-west2",
+                "backupRetentionSettings": {"retainedBackups": 30, "retentionUnit": "COUNT"},
+            },
+        },
+    }
+
+
+def redis_instance() -> dict[str, Any]:
+    return {
+        "name": "demobank-weblate-redis",
+        "region": "europe-west2",
+        "authEnabled": True,
+        "transitEncryptionMode": "SERVER_AUTHENTICATION",
+        "connectMode": "PRIVATE_SERVICE_ACCESS",
+        "customerManagedKey": KEY,
+        "deletionProtection": True,
+        "labels": dict(WL_LABELS),
+    }
+
+
+def filestore_instance() -> dict[str, Any]:
+    return {
+        "name": "demobank-weblate-data",
+        "location": "europe-west2",
+        "kmsKeyName": KEY,
+        "deletionProtectionEnabled": True,
+        "labels": dict(WL_LABELS),
+    }
+
+
+def secret() -> dict[str, Any]:
+    replica = {"location": "europe-west2", "customerManagedEncryption": {"kmsKeyName": KEY}}
+    return {
+        "secretId": "demobank-weblate-vcs-token",
+        "deletionProtection": True,
+        "labels": dict(WL_LABELS),
+        "replication": {"userManaged": {"replicas": [replica]}},
+    }
+
+
+def run_service() -> dict[str, Any]:
+    return {
+        "name": "demobank-weblate",
+        "location": "europe-west2",
+        "ingress": "INGRESS_TRAFFIC_ALL",
+        "iapEnabled": True,
+        "invokerIamDisabled": False,
+        "deletionProtection": True,
+        "labels": dict(WL_LABELS),
+    }
+
+
+def wl_replica(location: str) -> dict[str, Any]:
+    return {
+        "userManaged": {
+            "replicas": [{"location": location, "customerManagedEncryption": {"kmsKeyName": KEY}}]
+        }
+    }
+
+
 PROTECTED = Ctx(stack="eu", region="europe-west2", protect=True)
 IN_CELL = Ctx(stack="eu", region="europe-west2", in_cell=True, cell="eu-1")
 
@@ -739,6 +823,217 @@ CASES: list[tuple[str, str, dict[str, Any], Ctx, str | None]] = [
         changed(bucket(), "labels.Team", "x"),
         EU,
         "labels: 'Team' does not match",
+    ),
+    # --- Weblate's managed services (the global stack: no stack region, labels carry it) ----
+    ("cloudsql-private-ip", catalog.SQL_INSTANCE, sql_instance(), GLOBAL, None),
+    (
+        "cloudsql-private-ip",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.ipConfiguration.ipv4Enabled", True),
+        GLOBAL,
+        "settings.ipConfiguration.ipv4Enabled must be false (no public IP)",
+    ),
+    (
+        "cloudsql-private-ip",
+        catalog.SQL_INSTANCE,
+        changed(
+            sql_instance(), "settings.ipConfiguration.sslMode", "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+        ),
+        GLOBAL,
+        "settings.ipConfiguration.sslMode is 'ALLOW_UNENCRYPTED_AND_ENCRYPTED'; use one of "
+        "ENCRYPTED_ONLY, TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
+    ),
+    (
+        "cloudsql-private-ip",
+        catalog.SQL_INSTANCE,
+        changed(
+            sql_instance(), "settings.ipConfiguration.authorizedNetworks", [{"value": "1.2.3.4"}]
+        ),
+        GLOBAL,
+        "settings.ipConfiguration.authorizedNetworks must be empty",
+    ),
+    ("cloudsql-backups", catalog.SQL_INSTANCE, sql_instance(), GLOBAL, None),
+    (
+        "cloudsql-backups",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.backupConfiguration.pointInTimeRecoveryEnabled", False),
+        GLOBAL,
+        "settings.backupConfiguration.pointInTimeRecoveryEnabled must be true",
+    ),
+    (
+        "cloudsql-backups",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.backupConfiguration.enabled", ...),
+        GLOBAL,
+        "settings.backupConfiguration.enabled must be true",
+    ),
+    (
+        "cloudsql-backups",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.deletionProtectionEnabled", False),
+        GLOBAL,
+        "settings.deletionProtectionEnabled must be true (the API refuses deletes)",
+    ),
+    ("redis-auth-tls", catalog.REDIS_INSTANCE, redis_instance(), GLOBAL, None),
+    (
+        "redis-auth-tls",
+        catalog.REDIS_INSTANCE,
+        changed(redis_instance(), "transitEncryptionMode", "DISABLED"),
+        GLOBAL,
+        "transitEncryptionMode must be SERVER_AUTHENTICATION (TLS)",
+    ),
+    (
+        "redis-auth-tls",
+        catalog.REDIS_INSTANCE,
+        changed(redis_instance(), "authEnabled", False),
+        GLOBAL,
+        "authEnabled must be true",
+    ),
+    ("customer-managed-keys", catalog.SQL_INSTANCE, sql_instance(), GLOBAL, None),
+    ("customer-managed-keys", catalog.REDIS_INSTANCE, redis_instance(), GLOBAL, None),
+    ("customer-managed-keys", catalog.FILESTORE_INSTANCE, filestore_instance(), GLOBAL, None),
+    ("customer-managed-keys", catalog.SECRET, secret(), GLOBAL, None),
+    (
+        "customer-managed-keys",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "encryptionKeyName", ...),
+        GLOBAL,
+        "no customer-managed key: encrypt it with the region's HSM key (CMEK)",
+    ),
+    (
+        "customer-managed-keys",
+        catalog.SECRET,
+        changed(
+            secret(), "replication", {"userManaged": {"replicas": [{"location": "europe-west2"}]}}
+        ),
+        GLOBAL,
+        "no customer-managed key",
+    ),
+    ("deletion-protection", catalog.FILESTORE_INSTANCE, filestore_instance(), GLOBAL, None),
+    ("deletion-protection", catalog.CLOUD_RUN_SERVICE, run_service(), GLOBAL, None),
+    (
+        "deletion-protection",
+        catalog.REDIS_INSTANCE,
+        changed(redis_instance(), "deletionProtection", False),
+        GLOBAL,
+        "deletionProtection must be true",
+    ),
+    (
+        "deletion-protection",
+        catalog.SECRET,
+        changed(secret(), "deletionProtection", ...),
+        GLOBAL,
+        "deletionProtection must be true",
+    ),
+    ("cloud-run-iap", catalog.CLOUD_RUN_SERVICE, run_service(), GLOBAL, None),
+    (
+        "cloud-run-iap",
+        catalog.CLOUD_RUN_SERVICE,
+        changed(
+            changed(run_service(), "iapEnabled", ...), "ingress", "INGRESS_TRAFFIC_INTERNAL_ONLY"
+        ),
+        GLOBAL,
+        None,
+    ),
+    (
+        "cloud-run-iap",
+        catalog.CLOUD_RUN_SERVICE,
+        changed(run_service(), "iapEnabled", False),
+        GLOBAL,
+        "ingress INGRESS_TRAFFIC_ALL without iapEnabled: anyone on the internet reaches it",
+    ),
+    (
+        "cloud-run-iap",
+        catalog.CLOUD_RUN_SERVICE,
+        changed(run_service(), "invokerIamDisabled", True),
+        GLOBAL,
+        "invokerIamDisabled must not be true",
+    ),
+    (
+        "secret-access-per-secret",
+        catalog.PROJECT_IAM_MEMBER,
+        {"role": "roles/cloudsql.client", "member": "serviceAccount:a@p.iam.gserviceaccount.com"},
+        GLOBAL,
+        None,
+    ),
+    (
+        "secret-access-per-secret",
+        catalog.PROJECT_IAM_MEMBER,
+        {
+            "role": "roles/secretmanager.secretAccessor",
+            "member": "serviceAccount:a@p.iam.gserviceaccount.com",
+        },
+        GLOBAL,
+        "roles/secretmanager.secretAccessor granted on a whole project, folder or organization",
+    ),
+    ("residency-jurisdiction", catalog.SQL_INSTANCE, sql_instance(), GLOBAL, None),
+    ("residency-jurisdiction", catalog.SECRET, secret(), GLOBAL, None),
+    ("residency-jurisdiction", catalog.CLOUD_RUN_SERVICE, run_service(), GLOBAL, None),
+    (
+        "residency-jurisdiction",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.backupConfiguration.location", "eu"),
+        GLOBAL,
+        "settings.backupConfiguration.location 'eu' is under eu law; data of europe-west2 must "
+        "stay under uk law",
+    ),
+    (
+        "residency-jurisdiction",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.backupConfiguration.location", ...),
+        GLOBAL,
+        "settings.backupConfiguration.location is unset, so Cloud SQL keeps backups in the "
+        "nearest multi-region; data of europe-west2 stays: place it in europe-west2",
+    ),
+    (
+        "residency-jurisdiction",
+        catalog.SECRET,
+        changed(secret(), "replication", wl_replica("europe-west1")),
+        GLOBAL,
+        "replication.userManaged.replicas[0].location 'europe-west1' is under eu law",
+    ),
+    (
+        "residency-jurisdiction",
+        catalog.SECRET,
+        changed(secret(), "replication", {"auto": {}}),
+        GLOBAL,
+        "replication has no user-managed replicas, so Google places the copies (automatic)",
+    ),
+    (
+        "residency-jurisdiction",
+        catalog.REDIS_INSTANCE,
+        changed(redis_instance(), "region", "europe-west1"),
+        GLOBAL,
+        "region 'europe-west1' is under eu law; data of europe-west2 must stay under uk law",
+    ),
+    ("required-labels", catalog.SQL_INSTANCE, sql_instance(), GLOBAL, None),
+    (
+        "required-labels",
+        catalog.SQL_INSTANCE,
+        changed(sql_instance(), "settings.userLabels", {"owner": "x"}),
+        GLOBAL,
+        "settings.userLabels lacks hub, region, cost-center",
+    ),
+    (
+        "stateful-protect",
+        catalog.SQL_INSTANCE,
+        sql_instance(),
+        Ctx(stack="global", protect=True),
+        None,
+    ),
+    (
+        "stateful-protect",
+        catalog.FILESTORE_INSTANCE,
+        filestore_instance(),
+        GLOBAL,
+        "stateful resource without protect=True",
+    ),
+    (
+        "resource-names",
+        catalog.REDIS_INSTANCE,
+        changed(redis_instance(), "name", "demobank-weblate-redis-for-the-translators-x"),
+        GLOBAL,
+        "redis_instance names take 1-40",
     ),
 ]
 
