@@ -80,7 +80,7 @@ import rollout.program
 built = []
 rollout.program.build = built.append
 import components.edge, components.region, components.localization  # what build imports
-import components.global_database, components.shard_maps, rollout.l10n
+import components.global_database, components.shard_maps, components.weblate, rollout.l10n
 runpy.run_path("__main__.py", run_name="__main__")
 assert len(built) == 1, built
 loaded = sorted(m for m in sys.modules if m.startswith(("rollout", "policies")))
