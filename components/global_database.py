@@ -35,8 +35,6 @@ DEFAULT_BACKUP_SCHEDULE_TYPE = "NONE"
 class GlobalDatabase(pulumi.ComponentResource):
     """Multi-region Spanner instance and the protected, backed-up directory database."""
 
-    apis: ProjectApis
-    """Spanner and Cloud KMS on in the global project, and Spanner's service agent."""
     keys: dict[str, HsmKeys]
     """Replica region -> its key ring and the directory's HSM key there."""
     instance_config: gcp.spanner.InstanceConfig | None
@@ -49,13 +47,17 @@ class GlobalDatabase(pulumi.ComponentResource):
     """Full backups of the directory on the configured cron."""
 
     def __init__(
-        self, name: str, args: GlobalDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: GlobalDatabaseArgs,
+        apis: ProjectApis,
+        opts: pulumi.ResourceOptions | None = None,
     ):
+        """``apis``: the global project's APIs (the stack turns each on once)."""
         super().__init__(catalog.GLOBAL_DATABASE_COMPONENT, name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        self.apis = ProjectApis("directory-apis", args.apis, child)
-        spanner = list(self.apis.needs(catalog.API_SPANNER))
+        spanner = list(apis.needs(catalog.API_SPANNER))
         stateful = pulumi.ResourceOptions(parent=self, protect=True, depends_on=spanner)
         # A data source, not a resource: the service agent's address needs the number.
         number = gcp.organizations.get_project_output(project_id=args.project).number
@@ -64,7 +66,7 @@ class GlobalDatabase(pulumi.ComponentResource):
                 f"directory-{region}",
                 ring,
                 number,
-                self.apis.needs(catalog.API_KMS, catalog.API_SPANNER),
+                apis.needs(catalog.API_KMS, catalog.API_SPANNER),
                 child,
             )
             for region, ring in args.keys.items()

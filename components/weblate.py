@@ -45,6 +45,7 @@ from components.foundation import (
     KEY_ALGORITHM,
     KEY_ROTATION,
     PROTECTION_LEVEL,
+    ProjectApis,
 )
 from components.network import flow_logs
 from rollout import catalog
@@ -238,7 +239,14 @@ class Weblate(pulumi.ComponentResource):
     account: gcp.serviceaccount.Account
     """Weblate's own identity."""
 
-    def __init__(self, name: str, args: WeblateArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: WeblateArgs,
+        apis: ProjectApis,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        """``apis``: the global project's APIs (the stack turns each on once)."""
         super().__init__(catalog.WEBLATE_COMPONENT, name, None, opts)
         config = args.config
         w = config.settings
@@ -247,11 +255,8 @@ class Weblate(pulumi.ComponentResource):
         # A data source, not a resource: the agents' addresses and the service's URL need it.
         number = gcp.organizations.get_project_output(project_id=config.project).number
 
-        services, agents = self._apis(config)
-
-        def needs(*apis: str) -> list[pulumi.Resource]:
-            found: list[pulumi.Resource] = [services[a] for a in apis]
-            return found + [agents[a] for a in apis if a in agents]
+        def needs(*used: str) -> list[pulumi.Resource]:
+            return list(apis.needs(*used))
 
         def agent(api: str) -> pulumi.Output[str]:
             domain, _ = config.agents[api]
@@ -732,34 +737,6 @@ class Weblate(pulumi.ComponentResource):
         self.register_outputs(
             {"url": self.url, "sql_instance": self.sql_instance.name, "service": self.service.name}
         )
-
-    def _apis(
-        self, config: WeblateConfig
-    ) -> tuple[dict[str, gcp.projects.Service], dict[str, gcp.projects.ServiceIdentity]]:
-        """Every API Weblate calls, on (never turned off on destroy, as a region's foundation
-        does), and the service agents that must be created explicitly."""
-        services = {
-            api: gcp.projects.Service(
-                f"api-{api.split('.')[0]}",
-                project=config.project,
-                service=api,
-                disable_on_destroy=False,
-                disable_dependent_services=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for api in config.apis
-        }
-        agents = {
-            api: gcp.projects.ServiceIdentity(
-                f"agent-{api.split('.')[0]}",
-                project=config.project,
-                service=api,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[services[api]]),
-            )
-            for api, (_, explicit) in config.agents.items()
-            if explicit
-        }
-        return services, agents
 
     def _keys(
         self, config: WeblateConfig, agent: Agent, needs: Needs

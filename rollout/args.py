@@ -761,8 +761,6 @@ class GlobalDatabaseArgs:
     """owner, cost-center, hub and region labels."""
     project: str
     """The global stack's project (its number names the Spanner service agent)."""
-    apis: ProjectApisConfig
-    """Spanner and Cloud KMS, on in the project, and Spanner's agent created."""
     keys: dict[str, KeyRingConfig]
     """Replica region -> its key ring and HSM key: a database on a multi-region or custom
     configuration is encrypted with one key in each region holding a replica."""
@@ -853,12 +851,30 @@ class ShardMapsArgs:
 
 @dataclass(frozen=True)
 class GlobalArgs:
+    apis: ProjectApisConfig
+    """Every API the global stack calls, on once in its project (the directory's and Weblate's)."""
     edge: EdgeConfig
     router: CellRouterConfig
     directory: GlobalDatabaseArgs
     localization: LocalizationPlatformArgs
     shard_maps: ShardMapsArgs
     weblate: WeblateConfig
+
+
+# The directory's own: Spanner, and Cloud KMS for its keys (Spanner's agent holds them).
+DIRECTORY_APIS = (catalog.API_KMS, catalog.API_SPANNER)
+
+
+def global_apis(project_id: str, weblate: WeblateConfig) -> ProjectApisConfig:
+    """The global project's APIs, each once: the directory's, then Weblate's; the agents that
+    are created explicitly (Spanner's, and Weblate's that exist only when asked for)."""
+    apis = tuple(dict.fromkeys((*DIRECTORY_APIS, *weblate.apis)))
+    explicit = [api for api, (_, create) in weblate.agents.items() if create]
+    return ProjectApisConfig(
+        project=project_id,
+        apis=apis,
+        agents=tuple(dict.fromkeys((catalog.API_SPANNER, *explicit))),
+    )
 
 
 def bucket_name(project_id: str, purpose: str, file: str) -> str:
@@ -886,7 +902,9 @@ def global_args(
     labels = g.base_labels()
     host = f"{g.edge.hostname}.{g.zone.name}"
     worker = json.loads((ROUTER_DIR / "worker.json").read_text(encoding="utf-8"))
+    weblate = weblate_config(g, project_id)
     return GlobalArgs(
+        apis=global_apis(project_id, weblate),
         edge=EdgeConfig(
             zone=g.zone,
             hostname=host,
@@ -920,11 +938,6 @@ def global_args(
             ddl=schema_statements(DIRECTORY_SCHEMA),
             labels=labels,
             project=project_id,
-            apis=ProjectApisConfig(
-                project=project_id,
-                apis=(catalog.API_KMS, catalog.API_SPANNER),
-                agents=(catalog.API_SPANNER,),
-            ),
             keys=directory_keys(g.directory, labels),
             custom_config=custom_instance_config(g.directory),
         ),
@@ -944,7 +957,7 @@ def global_args(
             labels=labels,
             artifacts=shard_maps,
         ),
-        weblate=weblate_config(g, project_id),
+        weblate=weblate,
     )
 
 

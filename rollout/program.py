@@ -98,6 +98,7 @@ def build_global(project: Project, spec: StackSpec) -> None:
     """The global stack: the edge over the regional stacks, the directory, the CDN content."""
     from components.cell_router import CellRouter
     from components.edge import Edge
+    from components.foundation import ProjectApis
     from components.global_database import GlobalDatabase
     from components.localization import LocalizationPlatform
     from components.shard_maps import ShardMaps
@@ -137,7 +138,9 @@ def build_global(project: Project, spec: StackSpec) -> None:
             session_public_key=edge_secrets.require_secret("sessionPublicKey"),
         ),
     )
-    directory = GlobalDatabase("directory", args.directory)
+    # Every API the stack calls, on once in the global project, before anything uses it.
+    apis = ProjectApis("global-apis", args.apis)
+    directory = GlobalDatabase("directory", args.directory, apis)
     l10n = LocalizationPlatform("l10n", args.localization)
     shard_maps = ShardMaps("shard-maps", args.shard_maps)
     weblate = Weblate(
@@ -149,6 +152,7 @@ def build_global(project: Project, spec: StackSpec) -> None:
                 for purpose, secret in args.weblate.secrets.items()
             },
         ),
+        apis,
     )
     pulumi.export("load_balancer_hostname", edge.hostname)
     pulumi.export("l10n_manifest_url", l10n.manifest_url)

@@ -146,17 +146,19 @@ def test_every_resource_sits_in_its_component(glob: Plan, project: Project) -> N
     )
     directory = {u for u, t in components.items() if t == catalog.GLOBAL_DATABASE_COMPONENT}
     for r in glob.resources:
-        if r.is_component and r.type != catalog.GLOBAL_DATABASE_COMPONENT:
-            under_directory = r.parent in directory
-            assert under_directory == r.type.startswith("demobank:foundation:"), r.urn
+        if r.is_component and r.type == catalog.HSM_KEYS_COMPONENT:
+            assert r.parent in directory, r.urn  # the directory's keys, one per replica region
+        elif r.is_component and r.type != catalog.GLOBAL_DATABASE_COMPONENT:
+            assert r.parent not in directory, r.urn
         if not r.custom:
             continue
         owner = components.get(r.parent or "", "")
         if r.type.startswith("gcp:spanner/"):
             assert owner == catalog.GLOBAL_DATABASE_COMPONENT, r.urn
-        elif r.type.startswith(("gcp:kms/", "gcp:projects/")):
-            assert owner.startswith("demobank:foundation:"), r.urn
-            assert glob.by_urn[r.parent or ""].parent in directory, r.urn
+        elif owner == catalog.PROJECT_APIS_COMPONENT:  # the stack's APIs and agents
+            assert r.type.startswith("gcp:projects/"), r.urn
+        elif owner == catalog.HSM_KEYS_COMPONENT:  # the directory's keys
+            assert r.type.startswith("gcp:kms/"), r.urn
         elif r.type.startswith("gcp:storage/"):
             assert owner.startswith(("demobank:localization:", "demobank:shards:")), r.urn
         elif r.name.startswith("l10n-"):  # the CDN path to the bundle bucket

@@ -18,7 +18,7 @@ import pytest
 from policies import rules
 from policies.rules import check_plan
 from rollout import catalog, diff, names
-from rollout.args import SA_EMAIL_SUFFIX
+from rollout.args import DIRECTORY_APIS, SA_EMAIL_SUFFIX
 from rollout.config import Project, load_project
 from rollout.engine import offline_config
 from rollout.errors import InputError
@@ -370,7 +370,11 @@ def test_service_key_grants_go_to_the_right_agents(glob: Plan) -> None:
         key = one(glob, catalog.KMS_CRYPTO_KEY, f"keys-{purpose}").inputs
         assert key["versionTemplate"]["protectionLevel"] == "HSM"
     explicit = {r.inputs["service"] for r in glob.of_type(catalog.SERVICE_IDENTITY)}
-    assert explicit == {api for api, (_, made) in catalog.WEBLATE_AGENTS.items() if made}
+    weblate = {api for api, (_, made) in catalog.WEBLATE_AGENTS.items() if made}
+    assert explicit == weblate | {catalog.API_SPANNER}  # Spanner's is the directory's
+    # Each API and each agent is declared once for the whole project.
+    services = [r.inputs["service"] for r in glob.of_type(catalog.PROJECT_SERVICE)]
+    assert len(services) == len(set(services)), services
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,7 +384,7 @@ def test_service_key_grants_go_to_the_right_agents(glob: Plan) -> None:
 
 def test_every_api_is_on_before_its_resources(glob: Plan) -> None:
     enabled = {r.inputs["service"]: r for r in glob.of_type(catalog.PROJECT_SERVICE)}
-    assert set(enabled) == set(catalog.WEBLATE_APIS)
+    assert set(enabled) == {*DIRECTORY_APIS, *catalog.WEBLATE_APIS}  # each once
     assert all(r.inputs["disableOnDestroy"] is False for r in enabled.values())
     waits = {
         (catalog.SQL_INSTANCE, "sql"): catalog.API_SQL_ADMIN,
