@@ -371,7 +371,7 @@ def _spanner_module() -> Any:
         raise InputError.one(
             "(environment)",
             "google-cloud-spanner",
-            "not installed; it is one of the project's dependencies: reinstall with `pip install -e .`",
+            "not installed; it is a dependency of the project: `pip install -e .` again",
         ) from None
     return spanner
 
