@@ -63,7 +63,7 @@ BINAUTHZ_ENFORCEMENT = "ENFORCED_BLOCK_AND_AUDIT_LOG"
 BINAUTHZ_GLOBAL_EVALUATION = "ENABLE"
 
 
-def _agent_member(api: str, project_number: pulumi.Input[str]) -> pulumi.Output[str]:
+def agent_member(api: str, project_number: pulumi.Input[str]) -> pulumi.Output[str]:
     domain, _ = catalog.SERVICE_AGENTS[api]
     return pulumi.Output.concat(
         "serviceAccount:service-", project_number, f"@{domain}.iam.gserviceaccount.com"
@@ -177,7 +177,7 @@ class HsmKeys(pulumi.ComponentResource):
                 f"{name}-{purpose}-agent",
                 crypto_key_id=crypto_key.id,
                 role=ENCRYPTER_DECRYPTER,
-                member=members.get(key.agent) or _agent_member(key.agent, project_number),
+                member=members.get(key.agent) or agent_member(key.agent, project_number),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(apis)),
             )
             self.keys[purpose] = EncryptionKey(key=crypto_key.id, grants=(grant,))

@@ -41,11 +41,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.foundation import (
-    ENCRYPTER_DECRYPTER,
-    KEY_ALGORITHM,
-    KEY_ROTATION,
-    PROTECTION_LEVEL,
+    HsmKeys,
     ProjectApis,
+    agent_member,
 )
 from components.network import flow_logs
 from rollout import catalog
@@ -53,8 +51,6 @@ from rollout.args import WeblateArgs, WeblateConfig
 
 Needs = Callable[..., list[pulumi.Resource]]
 """The API services (and agents) a resource depends on, for the APIs it calls."""
-Agent = Callable[[str], pulumi.Output[str]]
-"""The IAM member of an API's service agent."""
 
 # --- Cloud SQL -------------------------------------------------------------------------------
 
@@ -238,6 +234,8 @@ class Weblate(pulumi.ComponentResource):
     """Purpose -> its secret (weblate.secrets' purposes, and redis_auth)."""
     account: gcp.serviceaccount.Account
     """Weblate's own identity."""
+    keys: HsmKeys
+    """Weblate's key ring in its region and an HSM key per purpose (sql, redis, data, secrets)."""
 
     def __init__(
         self,
@@ -258,13 +256,13 @@ class Weblate(pulumi.ComponentResource):
         def needs(*used: str) -> list[pulumi.Resource]:
             return list(apis.needs(*used))
 
-        def agent(api: str) -> pulumi.Output[str]:
-            domain, _ = config.agents[api]
-            return pulumi.Output.concat(
-                "serviceAccount:service-", number, f"@{domain}.iam.gserviceaccount.com"
-            )
-
-        keys, grants = self._keys(config, agent, needs)
+        # An HSM key per purpose in Weblate's own ring, each granted to its agent before use.
+        key_apis = tuple(config.keys.keys[p].agent for p in sorted(config.keys.keys))
+        self.keys = HsmKeys(
+            "weblate-keys", config.keys, number, apis.needs(catalog.API_KMS, *key_apis), child
+        )
+        keys = {purpose: k.key for purpose, k in self.keys.keys.items()}
+        grants = {purpose: list(k.grants) for purpose, k in self.keys.keys.items()}
         vpc, subnet, peering, psa = self._network(config, needs)
 
         # --- identity: Weblate's own account; the init job's, with no role -----------------
@@ -722,7 +720,7 @@ class Weblate(pulumi.ComponentResource):
             name=self.service.name,
             location=config.region,
             role=RUN_INVOKER,
-            member=agent(catalog.API_IAP),
+            member=agent_member(catalog.API_IAP, number),
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs(catalog.API_IAP)),
         )
         gcp.iap.WebCloudRunServiceIamMember(
@@ -737,48 +735,6 @@ class Weblate(pulumi.ComponentResource):
         self.register_outputs(
             {"url": self.url, "sql_instance": self.sql_instance.name, "service": self.service.name}
         )
-
-    def _keys(
-        self, config: WeblateConfig, agent: Agent, needs: Needs
-    ) -> tuple[dict[str, pulumi.Output[str]], dict[str, list[pulumi.Resource]]]:
-        """A key ring in the region and an HSM key per purpose, each granted to its agent
-        before anything encrypts with it (the hardening of components/foundation.py)."""
-        ring = gcp.kms.KeyRing(
-            "keys-ring",
-            name=config.names.keyring,
-            location=config.region,
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=True, depends_on=needs(catalog.API_KMS)
-            ),
-        )
-        keys: dict[str, pulumi.Output[str]] = {}
-        grants: dict[str, list[pulumi.Resource]] = {}
-        for purpose, api in config.keys.items():
-            key = gcp.kms.CryptoKey(
-                f"keys-{purpose}",
-                name=purpose,
-                key_ring=ring.id,
-                purpose="ENCRYPT_DECRYPT",
-                rotation_period=KEY_ROTATION,
-                version_template=gcp.kms.CryptoKeyVersionTemplateArgs(
-                    algorithm=KEY_ALGORITHM, protection_level=PROTECTION_LEVEL
-                ),
-                labels=config.labels,
-                deletion_policy=catalog.PREVENT,
-                opts=pulumi.ResourceOptions(
-                    parent=self, protect=True, depends_on=needs(catalog.API_KMS)
-                ),
-            )
-            grant = gcp.kms.CryptoKeyIAMMember(
-                f"keys-{purpose}-agent",
-                crypto_key_id=key.id,
-                role=ENCRYPTER_DECRYPTER,
-                member=agent(api),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=needs(catalog.API_KMS, api)),
-            )
-            keys[purpose] = key.id
-            grants[purpose] = [grant]
-        return keys, grants
 
     def _network(
         self, config: WeblateConfig, needs: Needs

@@ -511,7 +511,7 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
             project=spec.project,
             region=spec.region,
             apis=apis,
-            agents=tuple(api for api, (_, create) in catalog.SERVICE_AGENTS.items() if create),
+            agents=catalog.explicit_agents(apis),
             keys=KeyRingConfig(
                 region=spec.region,
                 name=names.region_name(spec.short, "keys"),
@@ -869,12 +869,7 @@ def global_apis(project_id: str, weblate: WeblateConfig) -> ProjectApisConfig:
     """The global project's APIs, each once: the directory's, then Weblate's; the agents that
     are created explicitly (Spanner's, and Weblate's that exist only when asked for)."""
     apis = tuple(dict.fromkeys((*DIRECTORY_APIS, *weblate.apis)))
-    explicit = [api for api, (_, create) in weblate.agents.items() if create]
-    return ProjectApisConfig(
-        project=project_id,
-        apis=apis,
-        agents=tuple(dict.fromkeys((catalog.API_SPANNER, *explicit))),
-    )
+    return ProjectApisConfig(project=project_id, apis=apis, agents=catalog.explicit_agents(apis))
 
 
 def bucket_name(project_id: str, purpose: str, file: str) -> str:
@@ -970,7 +965,7 @@ WEBLATE_SHORT = "weblate"
 # The database Weblate uses, in its own instance.
 WEBLATE_DATABASE = "weblate"
 # HSM keys: purpose -> the API whose service agent encrypts with it
-# (rollout.catalog.WEBLATE_AGENTS).
+# (rollout.catalog.SERVICE_AGENTS).
 WEBLATE_KEYS = {
     "sql": catalog.API_SQL_ADMIN,
     "redis": catalog.API_REDIS,
@@ -991,7 +986,6 @@ class WeblateNames:
     services_range: str
     deny_egress: str
     allow_services_egress: str
-    keyring: str
     sql_instance: str
     redis: str
     filestore: str
@@ -1021,10 +1015,9 @@ class WeblateConfig:
     names: WeblateNames
     apis: tuple[str, ...]
     """Every API Weblate's resources call, in the order they are enabled."""
-    agents: dict[str, tuple[str, bool]]
-    """API -> (its service agent's domain, created explicitly)."""
-    keys: dict[str, str]
-    """Purpose (sql, redis, data, secrets) -> the API whose agent encrypts with its HSM key."""
+    keys: KeyRingConfig
+    """Weblate's key ring in its region: an HSM key per purpose (sql, redis, data, secrets),
+    each for the agent of the API that encrypts with it."""
     secrets: dict[str, WeblateSecret]
     """Purpose (weblate.secrets' keys) -> its secret, from Pulumi secret config."""
     redis_auth_secret_id: str
@@ -1051,6 +1044,7 @@ def weblate_config(g: GlobalFile, project_id: str) -> WeblateConfig:
         return names.region_name(WEBLATE_SHORT, entity)
 
     account_id = names.account_id(WEBLATE_SHORT, None, "run")
+    labels = {**g.base_labels(), "region": w.region}
     return WeblateConfig(
         project=project_id,
         region=w.region,
@@ -1061,7 +1055,6 @@ def weblate_config(g: GlobalFile, project_id: str) -> WeblateConfig:
             services_range=name("services"),
             deny_egress=name("deny-all-egress"),
             allow_services_egress=name("allow-services-egress"),
-            keyring=name("keys"),
             sql_instance=name("sql"),
             redis=name("redis"),
             filestore=name("data"),
@@ -1072,8 +1065,12 @@ def weblate_config(g: GlobalFile, project_id: str) -> WeblateConfig:
             init_account_id=names.account_id(WEBLATE_SHORT, None, "init"),
         ),
         apis=catalog.WEBLATE_APIS,
-        agents=dict(catalog.WEBLATE_AGENTS),
-        keys=dict(WEBLATE_KEYS),
+        keys=KeyRingConfig(
+            region=w.region,
+            name=name("keys"),
+            keys={p: KeyConfig(name=p, agent=api) for p, api in WEBLATE_KEYS.items()},
+            labels=labels,
+        ),
         secrets={
             purpose: WeblateSecret(
                 secret_id=name(purpose.replace("_", "-")), config_key=str(config_key)
@@ -1083,5 +1080,5 @@ def weblate_config(g: GlobalFile, project_id: str) -> WeblateConfig:
         redis_auth_secret_id=name("redis-auth"),
         database=WEBLATE_DATABASE,
         database_user=f"{account_id}@{project_id}.iam",
-        labels={**g.base_labels(), "region": w.region},
+        labels=labels,
     )

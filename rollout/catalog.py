@@ -421,6 +421,14 @@ API_BINARY_AUTHORIZATION = "binaryauthorization.googleapis.com"
 API_DNS = "dns.googleapis.com"
 API_STORAGE = "storage.googleapis.com"
 API_ACCESS_CONTEXT_MANAGER = "accesscontextmanager.googleapis.com"
+# Weblate's, in the global stack
+API_RUN = "run.googleapis.com"
+API_SQL_ADMIN = "sqladmin.googleapis.com"
+API_REDIS = "redis.googleapis.com"
+API_FILESTORE = "file.googleapis.com"
+API_SECRET_MANAGER = "secretmanager.googleapis.com"
+API_IAP = "iap.googleapis.com"
+API_SERVICE_NETWORKING = "servicenetworking.googleapis.com"
 
 # Every API a regional stack's resources call, in the order they are enabled. sts and
 # iamcredentials: Workload Identity (pods exchange their Kubernetes token, then impersonate);
@@ -453,7 +461,23 @@ SERVICE_AGENTS: dict[str, tuple[str, bool]] = {
     API_CONTAINER: ("container-engine-robot", False),
     API_COMPUTE: ("compute-system", False),  # encrypts the nodes' boot disks
     API_STORAGE: ("gs-project-accounts", False),
+    # Weblate's, in the global project. Each CMEK guide names its agent: Cloud SQL
+    # https://cloud.google.com/sql/docs/postgres/configure-cmek#service-account and Secret
+    # Manager https://cloud.google.com/secret-manager/docs/cmek (created explicitly),
+    # Memorystore https://cloud.google.com/memorystore/docs/redis/cmek and Filestore
+    # https://cloud.google.com/filestore/docs/cmek (exist once the API is on); IAP's agent
+    # invokes the Cloud Run service (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run).
+    API_SQL_ADMIN: ("gcp-sa-cloud-sql", True),
+    API_SECRET_MANAGER: ("gcp-sa-secretmanager", True),
+    API_IAP: ("gcp-sa-iap", True),
+    API_REDIS: ("cloud-redis", False),
+    API_FILESTORE: ("cloud-filer", False),
 }
+
+
+def explicit_agents(apis: tuple[str, ...]) -> tuple[str, ...]:
+    """Of ``apis``, those whose service agent is created explicitly (SERVICE_AGENTS)."""
+    return tuple(a for a in apis if SERVICE_AGENTS.get(a, ("", False))[1])
 
 
 def service_agent_member(api: str, project_number: str) -> str:
@@ -691,14 +715,6 @@ IAP_CLOUD_RUN_IAM_MEMBER = "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServi
 WEBLATE_REGION = "europe-west2"
 WEBLATE_JURISDICTION = "uk"
 
-API_RUN = "run.googleapis.com"
-API_SQL_ADMIN = "sqladmin.googleapis.com"
-API_REDIS = "redis.googleapis.com"
-API_FILESTORE = "file.googleapis.com"
-API_SECRET_MANAGER = "secretmanager.googleapis.com"
-API_IAP = "iap.googleapis.com"
-API_SERVICE_NETWORKING = "servicenetworking.googleapis.com"
-
 # Every API Weblate's resources call, in the order they are enabled (never disabled on
 # destroy, as in a region's foundation). vpcaccess is not listed: Cloud Run reaches the VPC by
 # Direct VPC egress, without a Serverless VPC Access connector
@@ -708,21 +724,6 @@ WEBLATE_APIS = (
     API_REDIS, API_FILESTORE, API_SECRET_MANAGER, API_RUN, API_IAP,
 )  # fmt: skip
 
-# Weblate's service agents: API -> (domain of service-<number>@<domain>.iam.gserviceaccount.com,
-# created explicitly with gcp.projects.ServiceIdentity). Each CMEK guide names its agent:
-# Cloud SQL https://cloud.google.com/sql/docs/postgres/configure-cmek#service-account (created
-# with `gcloud beta services identity create --service=sqladmin.googleapis.com`),
-# Secret Manager https://cloud.google.com/secret-manager/docs/cmek (created likewise),
-# Memorystore https://cloud.google.com/memorystore/docs/redis/cmek and Filestore
-# https://cloud.google.com/filestore/docs/cmek (they exist once the API is on); IAP's agent
-# invokes the Cloud Run service (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run).
-WEBLATE_AGENTS: dict[str, tuple[str, bool]] = {
-    API_SQL_ADMIN: ("gcp-sa-cloud-sql", True),
-    API_SECRET_MANAGER: ("gcp-sa-secretmanager", True),
-    API_IAP: ("gcp-sa-iap", True),
-    API_REDIS: ("cloud-redis", False),
-    API_FILESTORE: ("cloud-filer", False),
-}
 
 # The global stack's Weblate secrets are Pulumi secret config in this namespace
 # (`pulumi config set --secret weblate:<key> -s global`); regions/global.yaml names the keys

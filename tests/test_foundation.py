@@ -122,7 +122,7 @@ def test_every_resource_waits_for_its_api(plans: dict[str, Plan], stack: str) ->
 def test_agents_are_created_after_their_api(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     agents = {r.inputs["service"]: r for r in plan.of_type(catalog.SERVICE_IDENTITY)}
-    explicit = {api for api, (_, create) in catalog.SERVICE_AGENTS.items() if create}
+    explicit = set(catalog.explicit_agents(catalog.REGIONAL_APIS))
     assert set(agents) == explicit == {catalog.API_SPANNER, catalog.API_MANAGED_KAFKA}
     for api, agent in agents.items():
         assert services(plan)[api].urn in agent.dependencies

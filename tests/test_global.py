@@ -140,14 +140,15 @@ def test_every_resource_sits_in_its_component(glob: Plan, project: Project) -> N
             catalog.LOCALIZATION_COMPONENT,
             catalog.SHARD_MAPS_COMPONENT,
             catalog.WEBLATE_COMPONENT,
-            catalog.PROJECT_APIS_COMPONENT,  # the directory's APIs and Spanner's agent
-            *[catalog.HSM_KEYS_COMPONENT] * regions,  # its key in each replica region
+            catalog.PROJECT_APIS_COMPONENT,  # the stack's APIs, each once, and the agents
+            *[catalog.HSM_KEYS_COMPONENT] * (regions + 1),  # per replica region; Weblate's
         ]
     )
     directory = {u for u, t in components.items() if t == catalog.GLOBAL_DATABASE_COMPONENT}
     for r in glob.resources:
         if r.is_component and r.type == catalog.HSM_KEYS_COMPONENT:
-            assert r.parent in directory, r.urn  # the directory's keys, one per replica region
+            # the directory's keys, one per replica region, and Weblate's ring
+            assert r.parent in directory or components[r.parent or ""] == catalog.WEBLATE_COMPONENT
         elif r.is_component and r.type != catalog.GLOBAL_DATABASE_COMPONENT:
             assert r.parent not in directory, r.urn
         if not r.custom:

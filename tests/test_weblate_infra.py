@@ -43,7 +43,7 @@ def mine(glob: Plan) -> list[Resource]:
 
 def one(glob: Plan, type_: str, name: str) -> Resource:
     found = glob.one(type_, name)
-    assert glob.by_urn[found.parent or ""].type == WEBLATE, found.urn
+    assert WEBLATE in {a.type for a in glob.ancestors(found)}, found.urn
     return found
 
 
@@ -87,12 +87,16 @@ def test_weblate_is_in_the_global_stack_only(plans: dict[str, Plan]) -> None:
     assert [p for p, plan in plans.items() if plan.of_type(WEBLATE)] == ["global"]
 
 
-def test_every_resource_is_a_direct_child_of_the_component(
+def test_every_resource_is_the_components_or_its_key_rings(
     glob: Plan, mine: list[Resource]
 ) -> None:
     (component,) = glob.of_type(WEBLATE)
-    assert mine and all(r.parent == component.urn for r in mine)
-    assert {r.type for r in mine if not r.custom} == set()  # no nested components
+    (ring,) = [r for r in mine if not r.custom]  # the one nested component: its HSM keys
+    assert ring.type == catalog.HSM_KEYS_COMPONENT and ring.parent == component.urn
+    assert all(r.parent in (component.urn, ring.urn) for r in mine)
+    assert {r.type for r in mine if r.parent == ring.urn} == {
+        catalog.KMS_KEY_RING, catalog.KMS_CRYPTO_KEY, catalog.KMS_CRYPTO_KEY_IAM_MEMBER
+    }
 
 
 def test_outputs(glob: Plan, project: Project) -> None:
@@ -163,10 +167,10 @@ def test_cloud_sql_is_private_encrypted_backed_up_and_guarded(glob: Plan, projec
     assert i["deletionPolicy"] == catalog.PREVENT and s["retainBackupsOnDelete"] is True
     flags = {f["name"]: f["value"] for f in s["databaseFlags"]}
     assert flags["cloudsql.iam_authentication"] == "on"
-    key = one(glob, catalog.KMS_CRYPTO_KEY, "keys-sql")
+    key = one(glob, catalog.KMS_CRYPTO_KEY, "weblate-keys-sql")
     assert i["encryptionKeyName"] == key.outputs["id"]
     # created only once its key is granted to Cloud SQL's agent and the peering exists
-    grant = one(glob, catalog.KMS_CRYPTO_KEY_IAM_MEMBER, "keys-sql-agent")
+    grant = one(glob, catalog.KMS_CRYPTO_KEY_IAM_MEMBER, "weblate-keys-sql-agent")
     peering = one(glob, catalog.SERVICE_NETWORKING_CONNECTION, "services-peering")
     assert {grant.urn, peering.urn} <= set(sql.dependencies)
     database = one(glob, catalog.SQL_DATABASE, "database")
@@ -199,9 +203,8 @@ def test_redis_is_ha_authenticated_encrypted_and_private(glob: Plan, project: Pr
     assert redis["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
     assert redis["connectMode"] == "PRIVATE_SERVICE_ACCESS"
     assert redis["authorizedNetwork"] == "vpc-id"
-    assert (
-        redis["customerManagedKey"] == one(glob, catalog.KMS_CRYPTO_KEY, "keys-redis").outputs["id"]
-    )
+    key = one(glob, catalog.KMS_CRYPTO_KEY, "weblate-keys-redis")
+    assert redis["customerManagedKey"] == key.outputs["id"]
     assert redis["deletionProtection"] is True
     e = env(glob)
     assert (e["REDIS_TLS"], e["REDIS_VERIFY_SSL"], e["REDIS_PORT"]) == ("1", "1", "6378")
@@ -215,7 +218,8 @@ def test_the_data_volume_is_shared_regional_encrypted_and_exported_to_cloud_run_
     w = project.global_.weblate
     data = one(glob, catalog.FILESTORE_INSTANCE, "data").inputs
     assert data["tier"] == "REGIONAL" and data["location"] == catalog.WEBLATE_REGION
-    assert data["kmsKeyName"] == one(glob, catalog.KMS_CRYPTO_KEY, "keys-data").outputs["id"]
+    key = one(glob, catalog.KMS_CRYPTO_KEY, "weblate-keys-data")
+    assert data["kmsKeyName"] == key.outputs["id"]
     assert data["fileShares"]["capacityGb"] == w.data.capacity_gb
     (export,) = data["fileShares"]["nfsExportOptions"]
     assert export["ipRanges"] == [w.network.run_cidr]
@@ -246,7 +250,7 @@ def test_the_data_volume_is_shared_regional_encrypted_and_exported_to_cloud_run_
 
 def test_secrets_come_from_secret_config_and_stay_in_london(glob: Plan, project: Project) -> None:
     w = project.global_.weblate
-    key = one(glob, catalog.KMS_CRYPTO_KEY, "keys-secrets").outputs["id"]
+    key = one(glob, catalog.KMS_CRYPTO_KEY, "weblate-keys-secrets").outputs["id"]
     config_keys = w.secrets.model_dump()
     for purpose in [*config_keys, "redis_auth"]:
         tag = purpose.replace("_", "-")
@@ -360,17 +364,17 @@ def test_service_key_grants_go_to_the_right_agents(glob: Plan) -> None:
         "secrets": "gcp-sa-secretmanager",
     }
     for purpose, domain in agents.items():
-        grant = one(glob, catalog.KMS_CRYPTO_KEY_IAM_MEMBER, f"keys-{purpose}-agent").inputs
+        grant = one(glob, catalog.KMS_CRYPTO_KEY_IAM_MEMBER, f"weblate-keys-{purpose}-agent").inputs
         assert grant["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
         assert (
             grant["member"]
             == f"serviceAccount:service-123456789012@{domain}.iam.gserviceaccount.com"
         )
         assert re.match(catalog.SERVICE_AGENT_MEMBER, grant["member"])
-        key = one(glob, catalog.KMS_CRYPTO_KEY, f"keys-{purpose}").inputs
+        key = one(glob, catalog.KMS_CRYPTO_KEY, f"weblate-keys-{purpose}").inputs
         assert key["versionTemplate"]["protectionLevel"] == "HSM"
     explicit = {r.inputs["service"] for r in glob.of_type(catalog.SERVICE_IDENTITY)}
-    weblate = {api for api, (_, made) in catalog.WEBLATE_AGENTS.items() if made}
+    weblate = set(catalog.explicit_agents(catalog.WEBLATE_APIS))
     assert explicit == weblate | {catalog.API_SPANNER}  # Spanner's is the directory's
     # Each API and each agent is declared once for the whole project.
     services = [r.inputs["service"] for r in glob.of_type(catalog.PROJECT_SERVICE)]
@@ -392,7 +396,7 @@ def test_every_api_is_on_before_its_resources(glob: Plan) -> None:
         (catalog.FILESTORE_INSTANCE, "data"): catalog.API_FILESTORE,
         (catalog.SECRET, "secret-vcs-token"): catalog.API_SECRET_MANAGER,
         (catalog.CLOUD_RUN_SERVICE, "service"): catalog.API_RUN,
-        (catalog.KMS_KEY_RING, "keys-ring"): catalog.API_KMS,
+        (catalog.KMS_KEY_RING, "weblate-keys-ring"): catalog.API_KMS,
         (catalog.NETWORK, "vpc"): catalog.API_COMPUTE,
         (catalog.SERVICE_NETWORKING_CONNECTION, "services-peering"): catalog.API_SERVICE_NETWORKING,
     }
@@ -520,7 +524,7 @@ def violations(plan: Plan) -> list[str]:
           f"weblate-residency: {catalog.SECRET}: its placement has no user-managed replicas, so "
           "Google places the copies (automatic); place it in europe-west2"]),
         # unlabelled, so only the component-wide rule sees where a key ring is
-        (catalog.KMS_KEY_RING, "keys-ring", "location", "europe-west1",
+        (catalog.KMS_KEY_RING, "weblate-keys-ring", "location", "europe-west1",
          ["weblate-residency: location 'europe-west1' is under eu law; Weblate's data stays "
           "under uk law: place it in europe-west2"]),
         (catalog.PROJECT_IAM_MEMBER, "account-cloudsql-client", "role",
