@@ -10,7 +10,12 @@ ROUTER := edge/cell-router
 L10N_CLIENT := clients/l10n
 NODE_STAMPS := $(ROUTER)/node_modules/.package-lock.json $(L10N_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: setup plan test lint typecheck schema bench clean
+# Weblate for the end-to-end test, in its own virtualenv (tools/weblate/).
+WEBLATE_VENV := .weblate-venv
+WEBLATE_STAMP := $(WEBLATE_VENV)/.installed
+WEBLATE_DEBS = $(shell grep -v '^\#' tools/weblate/debian-packages.txt)
+
+.PHONY: setup plan test lint typecheck schema bench clean weblate-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,11 +28,30 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) $(NODE_STAMPS)
 
+# apt only for what is missing (nothing, on a machine that has them all); as non-root, one line.
+$(WEBLATE_STAMP): tools/weblate/requirements.txt tools/weblate/constraints.txt tools/weblate/debian-packages.txt
+	@missing="$$(for p in $(WEBLATE_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || printf '%s ' $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "weblate-env: missing Debian packages $$missing(run make as root, or: sudo apt-get update && sudo apt-get install -y $$missing)" >&2; \
+			exit 1; \
+		fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	test -x $(WEBLATE_VENV)/bin/python || $(PY) -m venv $(WEBLATE_VENV)
+	$(WEBLATE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(WEBLATE_VENV)/bin/python -m pip install --quiet -r tools/weblate/requirements.txt \
+		-c tools/weblate/constraints.txt
+	touch $(WEBLATE_STAMP)
+
+weblate-env: $(WEBLATE_STAMP)
+
 plan: setup
 	$(BIN)/rollout validate
 	$(BIN)/rollout plan --all
 
-test: setup
+test: setup weblate-env
 	$(BIN)/ruff check .
 	$(BIN)/basedpyright --level error components
 	npm run --prefix $(ROUTER) --silent typecheck
