@@ -21,7 +21,10 @@ segment is taken when its state says translated (2.0: translated or later; 1.2: 
 final or signed-off, or no state) and its target is not empty. A changed target is written
 with the current source hash and its translator (the file's metadata, else --translator),
 without a review: review happens here (``rollout l10n review``), under four eyes. An
-unchanged, current target keeps its review.
+unchanged, current target keeps its review. Only an import that carries the tool's own record
+of who wrote and who approved each text (``Attribute``: Weblate's history, see weblate.py)
+takes approvals from the file, as reviews by that approver, held to the same four eyes by the
+QA; a text or an approval the record lacks is then a conflict.
 
 Input is parsed defensively: size-capped, and any DOCTYPE or ENTITY declaration is rejected
 before ElementTree sees the document (no billion laughs, no external entities).
@@ -33,7 +36,9 @@ import re
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -43,10 +48,12 @@ from rollout.l10n import scan
 from rollout.l10n.catalog import (
     HANDLE_PATTERN,
     Catalogs,
+    Review,
     TranslatedMessage,
     load_catalogs,
     render_translation,
     source_hash,
+    text_hash,
 )
 from rollout.l10n.checks import Finding, analyse
 
@@ -214,9 +221,19 @@ def _original_data(unit: ET.Element, codes: dict[str, Code]) -> None:
 # --- export ----------------------------------------------------------------------------------
 
 
-def export_xliff(root: Path, locale: str, version: Version = "2.0") -> bytes:
-    """The XLIFF document for ``locale`` (UTF-8, deterministic)."""
+def export_xliff(
+    root: Path, locale: str, version: Version = "2.0", namespaces: list[str] | None = None
+) -> bytes:
+    """The XLIFF document for ``locale`` (UTF-8, deterministic): every namespace, or only
+    ``namespaces`` (one ``<file>`` each, in source order)."""
     cat = load_catalogs(root, [locale])
+    return render_xliff(cat, locale, version, namespaces)
+
+
+def render_xliff(
+    cat: Catalogs, locale: str, version: Version = "2.0", namespaces: list[str] | None = None
+) -> bytes:
+    """``export_xliff`` over catalogs already loaded (with ``locale``'s translations)."""
     if locale == cat.source_locale:
         raise InputError.one(
             "locales/config.yaml",
@@ -231,10 +248,18 @@ def export_xliff(root: Path, locale: str, version: Version = "2.0") -> bytes:
             qa.setdefault(finding.key, []).append(
                 f"{finding.severity} {finding.check}: {finding.message}"
             )
+    unknown = [ns for ns in namespaces or [] if ns not in cat.source]
+    if unknown:
+        raise InputError.one(
+            cat.file(cat.source_locale, unknown[0]),
+            "(file)",
+            f"no source namespace {unknown[0]} (namespaces: {', '.join(cat.source)})",
+        )
+    wanted = [ns for ns in cat.source if namespaces is None or ns in namespaces]
     if version == "2.0":
-        doc = _export_20(cat, locale, status, qa)
+        doc = _export_20(cat, locale, status, qa, wanted)
     else:
-        doc = _export_12(cat, locale, status, qa)
+        doc = _export_12(cat, locale, status, qa, wanted)
     _indent(doc)
     return ET.tostring(doc, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -253,14 +278,15 @@ def _indent(el: ET.Element, level: int = 0) -> None:
 
 
 def _export_20(
-    cat: Catalogs, locale: str, status: dict[str, str], qa: dict[str, list[str]]
+    cat: Catalogs, locale: str, status: dict[str, str], qa: dict[str, list[str]], wanted: list[str]
 ) -> ET.Element:
     ET.register_namespace("", NS)
     ET.register_namespace("slr", SLR)
     doc = ET.Element(
         f"{_Q}xliff", {"version": "2.0", "srcLang": cat.source_locale, "trgLang": locale}
     )
-    for ns, messages in cat.source.items():
+    for ns in wanted:
+        messages = cat.source[ns]
         file_el = ET.SubElement(doc, f"{_Q}file", {"id": ns})
         if any(m.max_length is not None for m in messages.values()):
             ET.SubElement(file_el, f"{{{SLR}}}profiles", {"generalProfile": "xliff:codepoints"})
@@ -289,11 +315,12 @@ def _export_20(
 
 
 def _export_12(
-    cat: Catalogs, locale: str, status: dict[str, str], qa: dict[str, list[str]]
+    cat: Catalogs, locale: str, status: dict[str, str], qa: dict[str, list[str]], wanted: list[str]
 ) -> ET.Element:
     ET.register_namespace("", NS12)
     doc = ET.Element(f"{_Q12}xliff", {"version": "1.2"})
-    for ns, messages in cat.source.items():
+    for ns in wanted:
+        messages = cat.source[ns]
         file_el = ET.SubElement(
             doc,
             f"{_Q12}file",
@@ -370,6 +397,7 @@ class ImportResult:
     locale: str
     version: str = "2.0"
     imported: list[str] = field(default_factory=list)  # namespace.key
+    approved: list[str] = field(default_factory=list)  # review recorded from the tool's approval
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # state initial or no target
     conflicts: list[str] = field(default_factory=list)  # one line each
@@ -389,6 +417,7 @@ class _Unit:
     target: ET.Element | None
     take: bool
     translator: str | None
+    approved: bool = False  # 1.2 approved="yes", 2.0 state reviewed or final
 
 
 def _local(tag: str) -> tuple[str, str]:
@@ -478,7 +507,8 @@ def _units_20(doc: ET.Element, file: str) -> tuple[str | None, str | None, list[
             state = seg.get("state", "initial")
             take = state in ("translated", "reviewed", "final") and target is not None
             who = _mda_translator(unit) or file_who
-            units.append(_Unit(ns, key, seg.find(f"{_Q}source"), target, take, who))
+            approved = state in ("reviewed", "final")
+            units.append(_Unit(ns, key, seg.find(f"{_Q}source"), target, take, who, approved))
     return doc.get("srcLang"), doc.get("trgLang"), units
 
 
@@ -509,7 +539,8 @@ def _units_12(doc: ET.Element, file: str) -> tuple[str | None, str | None, list[
             take = target is not None and (state is None or state in _TAKEN_12)
             phase = target.get("phase-name") if target is not None else None
             who = phases.get(phase) if phase else sole
-            units.append(_Unit(ns, key, unit.find(f"{_Q12}source"), target, take, who))
+            approved = unit.get("approved") == "yes"
+            units.append(_Unit(ns, key, unit.find(f"{_Q12}source"), target, take, who, approved))
     if len(languages) > 1:
         shown = ", ".join(f"{s}->{t}" for s, t in sorted(languages, key=str))
         raise InputError.one(
@@ -519,20 +550,53 @@ def _units_12(doc: ET.Element, file: str) -> tuple[str | None, str | None, list[
     return src, trg, units
 
 
-def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> ImportResult:
-    """Merge a translator's XLIFF (2.0 or 1.2) into ``locales/<locale>/``; see the module
-    docstring. Nothing is written unless the whole file passes."""
-    file = str(path)
+@dataclass(frozen=True)
+class Approval:
+    """Who approved a text in a translation tool, and when (UTC)."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What a translation tool records about one text: who wrote it, who approved it."""
+
+    translator: str | None
+    approval: Approval | None = None
+
+
+#: (namespace, key, text) -> what the tool records about that very text of the message.
+Attribute = Callable[[str, str, str], Attribution]
+
+
+@dataclass(frozen=True)
+class XliffDoc:
+    """A parsed XLIFF file: its version, language pair and units."""
+
+    file: str
+    version: Version
+    src_lang: str | None
+    trg_lang: str | None
+    where_src: str
+    where_trg: str
+    units: list[_Unit]
+
+
+def read_xliff(path: Path, file: str | None = None) -> XliffDoc:
+    """Read and parse an XLIFF 2.0 or 1.2 file; InputError if it is not one, or if a message
+    appears twice."""
+    file = file or str(path)
     data = files.read_bytes(path, max_bytes=MAX_BYTES, file=file)
     doc = parse_xliff(data, file)
     if doc.tag == f"{_Q}xliff" and doc.get("version") == "2.0":
-        version: Version = "2.0"
-        src_lang, locale, units = _units_20(doc, file)
-        where_src, where_trg = "xliff.srcLang", "xliff.trgLang"
+        src_lang, trg_lang, units = _units_20(doc, file)
+        parsed = XliffDoc(file, "2.0", src_lang, trg_lang, "xliff.srcLang", "xliff.trgLang", units)
     elif doc.tag == f"{_Q12}xliff" and doc.get("version") == "1.2":
-        version = "1.2"
-        src_lang, locale, units = _units_12(doc, file)
-        where_src, where_trg = "file.source-language", "file.target-language"
+        src_lang, trg_lang, units = _units_12(doc, file)
+        parsed = XliffDoc(
+            file, "1.2", src_lang, trg_lang, "file.source-language", "file.target-language", units
+        )
     else:
         raise InputError.one(
             file,
@@ -540,20 +604,7 @@ def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> Im
             f"root is {doc.tag} version {doc.get('version')}; expected XLIFF 2.0 ({NS}) or "
             f"1.2 ({NS12})",
         )
-    if translator is not None and not re.fullmatch(HANDLE_PATTERN, translator):
-        raise InputError.one(
-            "(command line)", "--translator", f"{translator!r} is not a code-host user name"
-        )
-    cat = load_catalogs(root)
-    if src_lang != cat.source_locale:
-        raise InputError.one(file, where_src, f"found {src_lang}; expected {cat.source_locale}")
-    if locale is None or locale not in cat.targets:
-        raise InputError.one(
-            file,
-            where_trg,
-            f"found {locale}; expected a target locale ({', '.join(cat.targets)})",
-        )
-    seen = Counter((u.ns, u.key) for u in units)
+    seen = Counter((u.ns, u.key) for u in parsed.units)
     duplicates = [f"{ns}.{key}" for (ns, key), n in seen.items() if n > 1]
     if duplicates:
         raise InputError(
@@ -564,12 +615,62 @@ def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> Im
             )
             for name in duplicates
         )
+    return parsed
 
-    result = ImportResult(locale, version)
-    existing = cat.translations.get(locale, {})
+
+def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> ImportResult:
+    """Merge a translator's XLIFF (2.0 or 1.2) into ``locales/<locale>/``; see the module
+    docstring. Nothing is written unless the whole file passes."""
+    doc = read_xliff(path)
+    if translator is not None and not re.fullmatch(HANDLE_PATTERN, translator):
+        raise InputError.one(
+            "(command line)", "--translator", f"{translator!r} is not a code-host user name"
+        )
+    cat = load_catalogs(root)
+    if doc.src_lang != cat.source_locale:
+        raise InputError.one(
+            doc.file, doc.where_src, f"found {doc.src_lang}; expected {cat.source_locale}"
+        )
+    locale = doc.trg_lang
+    if locale is None or locale not in cat.targets:
+        raise InputError.one(
+            doc.file,
+            doc.where_trg,
+            f"found {locale}; expected a target locale ({', '.join(cat.targets)})",
+        )
+    result = ImportResult(locale, doc.version)
     changed: dict[str, dict[str, TranslatedMessage]] = {}
+    merge_units(cat, locale, doc, result, changed, translator=translator)
+    check_import(cat, locale, changed, result)
+    if result.refused:
+        return result  # nothing written: fix the file (or the conflicts) and import it again
+    result.written.extend(write_imports(root, cat, {locale: changed}))
+    return result
+
+
+def merge_units(
+    cat: Catalogs,
+    locale: str,
+    doc: XliffDoc,
+    result: ImportResult,
+    changed: dict[str, dict[str, TranslatedMessage]],
+    *,
+    translator: str | None = None,
+    attribute: Attribute | None = None,
+    tool: str = "the translation tool",
+) -> None:
+    """Fold one file's units of ``locale`` into ``changed`` (namespace -> the whole namespace
+    as it would be), recording each in ``result``.
+
+    ``attribute``: the tool's own record of who wrote and who approved each text (Weblate's
+    history). With it, a changed text's translator is the tool's, an ``approved`` unit becomes
+    a review by its approver, and a text or an approval the tool has no record of is a
+    conflict: the file alone is never believed. Without it, approvals in the file are ignored
+    (review happens with ``rollout l10n review``).
+    """
+    existing = cat.translations.get(locale, {})
     unnamed: list[str] = []
-    for unit in units:
+    for unit in doc.units:
         ns, key, name = unit.ns, unit.key, f"{unit.ns}.{unit.key}"
         if ns not in cat.source:
             result.conflicts.append(f"{name}: unknown namespace {ns}; not imported")
@@ -579,26 +680,73 @@ def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> Im
             continue
         current = cat.source[ns][key].text
         codes = source_codes(current)
-        target = read_inline(unit.target, codes, version, name, file)
+        target = read_inline(unit.target, codes, doc.version, name, doc.file)
         if not unit.take or not target or not target.strip():
             result.skipped.append(name)
             continue
-        source_text = read_inline(unit.source, codes, version, name, file)
+        source_text = read_inline(unit.source, codes, doc.version, name, doc.file)
         if source_text != current:
             result.conflicts.append(
                 f"{name}: the source text changed since export "
                 f"(XLIFF has {source_text!r}, now {current!r}); not imported, re-export"
             )
             continue
-        old = existing.get(ns, {}).get(key)
+        namespace = changed.get(ns, existing.get(ns, {}))
+        old = namespace.get(key)
         digest = source_hash(current)
-        if old is not None and old.text == target and old.source_hash == digest:
-            result.unchanged.append(name)
+        same = old is not None and old.text == target and old.source_hash == digest
+        approve = unit.approved and not (same and old is not None and old.review is not None)
+        # The tool is asked only about what changes: a new text, or an approval to record.
+        ask = attribute is not None and (not same or approve)
+        record = attribute(ns, key, target) if attribute is not None and ask else None
+        review = None
+        if attribute is not None and approve:
+            approval = record.approval if record is not None else None
+            if approval is None:
+                result.conflicts.append(
+                    f"{name}: approved in the file, but {tool} records no approval of this "
+                    "text; not imported (approve it there, or mark it for editing)"
+                )
+                continue
+            if not re.fullmatch(HANDLE_PATTERN, approval.by):
+                result.conflicts.append(
+                    f"{name}: approved by {approval.by!r}, which is not a code-host user name; "
+                    "not imported"
+                )
+                continue
+            review = Review(
+                by=approval.by,
+                at=approval.at.astimezone(UTC).replace(microsecond=0),
+                source_hash=digest,
+                text_hash=text_hash(target),
+            )
+        if same:
+            assert old is not None
+            if review is None:
+                result.unchanged.append(name)
+            else:  # approved there since the text was imported: the text stays, the review lands
+                messages = changed.setdefault(ns, dict(existing.get(ns, {})))
+                messages[key] = old.model_copy(update={"review": review})
+                result.approved.append(name)
             continue
         who = unit.translator
-        if who is not None and translator is not None and who != translator:
+        if attribute is not None:
+            found = record.translator if record is not None else None
+            if found is None:
+                result.conflicts.append(
+                    f"{name}: {tool} has no record of who wrote this text; not imported "
+                    "(texts come back only as edited there)"
+                )
+                continue
+            if who is not None and who != found:
+                result.conflicts.append(
+                    f"{name}: the file names translator {who}, {tool} records {found}; not imported"
+                )
+                continue
+            who = found
+        elif who is not None and translator is not None and who != translator:
             raise InputError.one(
-                file,
+                doc.file,
                 name,
                 f"the file names translator {who}, --translator says {translator}; "
                 "pass the one who translated it",
@@ -607,25 +755,36 @@ def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> Im
         if who is None:
             unnamed.append(name)
         elif not re.fullmatch(HANDLE_PATTERN, who):
-            raise InputError.one(file, name, f"translator {who!r} is not a code-host user name")
+            raise InputError.one(doc.file, name, f"translator {who!r} is not a code-host user name")
         messages = changed.setdefault(ns, dict(existing.get(ns, {})))
         messages[key] = TranslatedMessage(
             text=target,
             source_hash=digest,
             translator=who,
+            review=review,
             same_as_source=bool(old and old.same_as_source and target == current),
         )
         result.imported.append(name)
+        if review is not None:
+            result.approved.append(name)
     if unnamed:
         raise InputError.one(
-            file,
+            doc.file,
             "(translator)",
             f"{len(unnamed)} changed message(s) ({', '.join(unnamed[:3])}) name no translator; "
             "pass --translator NAME (their code-host user name), so four eyes can be checked",
         )
 
-    # The same QA as check, over the locale as it would be after this import.
-    merged = {**existing, **changed}
+
+def check_import(
+    cat: Catalogs,
+    locale: str,
+    changed: dict[str, dict[str, TranslatedMessage]],
+    result: ImportResult,
+) -> None:
+    """The same QA as check, over the locale as it would be after the import: every error on
+    an imported or newly approved message goes into ``result.findings``."""
+    merged = {**cat.translations.get(locale, {}), **changed}
     trial = Catalogs(
         cat.root,
         cat.config,
@@ -634,28 +793,36 @@ def import_xliff(root: Path, path: Path, *, translator: str | None = None) -> Im
         {**cat.translations, locale: merged},
         dict(cat.where),
     )
-    imported = set(result.imported)
+    touched = {*result.imported, *result.approved}
     result.findings = [
-        f for f in analyse(trial, [locale]).findings if f.severity == "error" and f.key in imported
+        f for f in analyse(trial, [locale]).findings if f.severity == "error" and f.key in touched
     ]
-    if result.refused:
-        return result  # nothing written: fix the file (or the conflicts) and import it again
 
+
+def write_imports(
+    root: Path, cat: Catalogs, changed: dict[str, dict[str, dict[str, TranslatedMessage]]]
+) -> list[Path]:
+    """Write every changed namespace of every locale (locale -> namespace -> messages), all
+    or none; a catalog holding hand edits the rewrite would drop is refused first."""
     texts: dict[Path, str] = {}
-    for ns, messages in sorted(changed.items()):
-        if ns in existing:  # a rewrite would drop anything the writer does not write
-            path, canonical = render_translation(root, locale, ns, existing[ns])
-            files.refuse_hand_edits(
-                _read_text(path), canonical, file=_shown(root, path), writer="rollout l10n import"
-            )
-        # Source order first, then any keys the file already had that the source lacks.
-        order = [k for k in cat.source[ns] if k in messages]
-        order += [k for k in messages if k not in cat.source[ns]]
-        path, text = render_translation(root, locale, ns, {k: messages[k] for k in order})
-        texts[path] = text
+    for locale, namespaces in sorted(changed.items()):
+        existing = cat.translations.get(locale, {})
+        for ns, messages in sorted(namespaces.items()):
+            if ns in existing:  # a rewrite would drop anything the writer does not write
+                path, canonical = render_translation(root, locale, ns, existing[ns])
+                files.refuse_hand_edits(
+                    _read_text(path),
+                    canonical,
+                    file=_shown(root, path),
+                    writer="rollout l10n import",
+                )
+            # Source order first, then any keys the file already had that the source lacks.
+            order = [k for k in cat.source[ns] if k in messages]
+            order += [k for k in messages if k not in cat.source[ns]]
+            path, text = render_translation(root, locale, ns, {k: messages[k] for k in order})
+            texts[path] = text
     files.write_files(texts)  # every namespace file of the import, or none
-    result.written.extend(texts)
-    return result
+    return list(texts)
 
 
 def _read_text(path: Path) -> str:
