@@ -140,6 +140,9 @@ def _extra_schemas() -> dict[str, dict[str, object]]:
 
     for name, model in catalog.SCHEMAS.items():
         out[name] = model.model_json_schema()
+    from rollout.l10n import weblate
+
+    out["l10n-weblate"] = weblate.WeblateConfig.model_json_schema()
     return out
 
 

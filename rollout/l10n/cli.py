@@ -1,4 +1,4 @@
-"""``rollout l10n check|build|publish|export|import|review|codeowners|status``.
+"""``rollout l10n check|build|publish|export|import|review|codeowners|status|weblate``.
 
 Handlers take the parsed arguments (``args.root`` is the project root, set by the main CLI)
 and return the exit code: 0 fine, 1 findings, conflicts or a blocked publish. Malformed
@@ -23,7 +23,7 @@ from rollout.l10n.bundles import (
 from rollout.l10n.catalog import LOCALES_DIR, load_catalogs
 from rollout.l10n.checks import Coverage, analyse
 from rollout.l10n.review import codeowners_text, record_reviews
-from rollout.l10n.xliff import FORMATS, export_xliff, import_xliff
+from rollout.l10n.xliff import FORMATS, ImportResult, export_xliff, import_xliff
 
 
 def _locales(value: str | None) -> list[str] | None:
@@ -104,10 +104,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     # Read and rewritten under one lock: a concurrent import waits, then merges into ours.
     with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
         result = import_xliff(args.root, args.file, translator=args.translator)
-    for line in result.conflicts:
-        print(f"conflict {result.locale}:{line}")
-    for finding in result.findings:
-        print(finding)
+    _print_import(result)
     print(
         f"l10n import {result.locale} (XLIFF {result.version}): {len(result.imported)} "
         f"changed, {len(result.unchanged)} unchanged, {len(result.skipped)} skipped (no "
@@ -123,6 +120,67 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             f"next: rollout l10n review {result.locale} KEY... --reviewer NAME (not the translator)"
         )
+    return 0
+
+
+def _print_import(result: ImportResult) -> None:
+    for line in result.conflicts:
+        print(f"conflict {result.locale}:{line}")
+    for finding in result.findings:
+        print(finding)
+
+
+def cmd_weblate_sync(args: argparse.Namespace) -> int:
+    from rollout.l10n import weblate
+
+    client = weblate.Client(weblate.api_url(args.url), weblate.api_token())
+    report = weblate.sync(args.root, client)
+    for line in report.changes:
+        print(line)
+    for line in report.waiting:
+        print(f"waiting: {line}")
+    print(f"weblate sync {client.url}: {len(report.changes)} change(s)")
+    return 0
+
+
+def cmd_weblate_export(args: argparse.Namespace) -> int:
+    from rollout.l10n import weblate
+
+    out = args.out if args.out.is_absolute() else args.root / args.out
+    if args.check:
+        stale = weblate.stale_exports(weblate.export_texts(args.root, out))
+        for path in stale:
+            print(f"{_shown(args.root, path)}: out of date; run rollout l10n weblate export")
+        return 1 if stale else 0
+    written = weblate.export_files(args.root, out)
+    print(f"weblate export: wrote {len(written)} XLIFF 1.2 file(s) under {_shown(args.root, out)}")
+    return 0
+
+
+def cmd_weblate_import(args: argparse.Namespace) -> int:
+    from rollout.l10n import weblate
+
+    source = args.source if args.source.is_absolute() else args.root / args.source
+    client = weblate.Client(weblate.api_url(args.url), weblate.api_token())
+    with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
+        outcome = weblate.import_files(args.root, source, client)
+    for result in outcome.results:
+        _print_import(result)
+    for result in outcome.results:
+        if result.imported or result.approved or result.refused:
+            print(
+                f"l10n weblate import {result.locale}: {len(result.imported)} changed, "
+                f"{len(result.approved)} approved, {len(result.unchanged)} unchanged, "
+                f"{len(result.conflicts)} conflict(s), {len(result.findings)} QA error(s)"
+            )
+    changed = sum(len(r.imported) for r in outcome.results)
+    approved = sum(len(r.approved) for r in outcome.results)
+    if outcome.refused:
+        print("nothing written: fix it in Weblate (or re-export) and import again")
+        return 1
+    for path in outcome.written:
+        print(f"wrote {_shown(args.root, path)}")
+    print(f"l10n weblate import: {changed} changed, {approved} approved, all checks passed")
     return 0
 
 
@@ -252,3 +310,35 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     )
     dated(status)
     status.set_defaults(func=cmd_status)
+
+    wl = sub.add_parser(
+        "weblate", help="the self-hosted Weblate: sync its set-up, export for it, import from it"
+    ).add_subparsers(dest="weblate_command", required=True, metavar="COMMAND")
+    url_help = "Weblate's address (default: $WEBLATE_URL); the token comes from $WEBLATE_TOKEN"
+    wl_sync = wl.add_parser(
+        "sync", help="make Weblate match locales/weblate.yaml and the reviewers (idempotent)"
+    )
+    wl_sync.add_argument("--url", help=url_help)
+    wl_sync.set_defaults(func=cmd_weblate_sync)
+    wl_export = wl.add_parser(
+        "export", help="write XLIFF 1.2 per namespace and locale where the components read it"
+    )
+    wl_export.add_argument(
+        "--out", type=Path, default=Path("."), help="repository root to write under (default: .)"
+    )
+    wl_export.add_argument(
+        "--check", action="store_true", help="exit 1 if a committed file is out of date"
+    )
+    wl_export.set_defaults(func=cmd_weblate_export)
+    wl_import = wl.add_parser(
+        "import", help="strict import of Weblate's files, with translators and approvals"
+    )
+    wl_import.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=Path("."),
+        help="checkout of Weblate's branch holding the files (default: .)",
+    )
+    wl_import.add_argument("--url", help=url_help)
+    wl_import.set_defaults(func=cmd_weblate_import)
