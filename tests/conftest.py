@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,12 @@ def project_copy(tmp_path: Path) -> Path:
 def plans(project: Project) -> dict[str, Plan]:
     """Every stack of the shipped project, planned once (regional stacks before global)."""
     return plan_all(project)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How long the Weblate end-to-end test's phases took, when it ran."""
+    e2e = sys.modules.get("tests.test_weblate_e2e")
+    timings = getattr(e2e, "TIMINGS", None)
+    if timings:
+        shown = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in timings.items())
+        terminalreporter.write_line(f"weblate e2e: {sum(timings.values()):.0f} s ({shown})")
