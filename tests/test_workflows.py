@@ -111,3 +111,19 @@ def test_deploy_orders_regional_before_global() -> None:
     assert "make test" in runs(jobs["gate"])
     (pulumi,) = uses(jobs["global"], "pulumi/actions@v6")
     assert pulumi["with"]["stack-name"] == "demobank/global"
+
+
+def test_weblate_pull_request_imports_checks_and_gates_before_committing() -> None:
+    wf = load("weblate.yml")
+    (job,) = wf["jobs"].values()
+    assert "head.ref == 'weblate'" in job["if"]  # repository.push_branch of locales/weblate.yaml
+    order = [str(s.get("run", "")) for s in steps(job)]
+    at = {
+        name: next(i for i, run in enumerate(order) if name in run)
+        for name in ("rollout l10n weblate import", "rollout l10n check", "rollout validate",
+                     "git push")
+    }  # fmt: skip
+    assert list(at.values()) == sorted(at.values()), at
+    (imp,) = [s for s in steps(job) if str(s.get("run")).endswith("rollout l10n weblate import")]
+    assert imp["env"]["WEBLATE_TOKEN"] == "${{ secrets.WEBLATE_TOKEN }}"
+    assert "WEBLATE_TOKEN" not in str(imp["run"])  # the token is never an argument
