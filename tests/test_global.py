@@ -424,8 +424,8 @@ def one_agent(plan: Plan, api: str) -> Any:
 # --------------------------------------------------------------------------- secrets
 
 SKIP_DIRS = {
-    ".venv", "venv", ".git", "node_modules", "__pycache__", "build", "dist", ".pytest_cache",
-    ".ruff_cache", ".mypy_cache", ".hypothesis", ".tox", ".eggs",
+    ".venv", ".weblate-venv", "venv", ".git", "node_modules", "__pycache__", "build", "dist",
+    ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis", ".tox", ".eggs",
 }  # fmt: skip
 TEXT_SUFFIXES = {
     ".yaml", ".yml", ".py", ".json", ".md", ".toml", ".cfg", ".ini", ".txt", ".sh", ".env",

@@ -20,6 +20,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,15 +81,16 @@ class Setup:
     def rework(self, unit: dict[str, Any], text: str) -> None:
         """Day to day in Weblate: the reviewer sends an approved string back ("needs
         editing"), the translator rewrites it, the reviewer approves the new text."""
-        old, tokens = unit["target"], self.weblate.tokens
-        self.api("PATCH", f"units/{unit['id']}/", {"target": old, "state": 10}, tokens[REVIEWER])
-        self.api(
-            "PATCH", f"units/{unit['id']}/", {"target": [text], "state": 20}, tokens[TRANSLATOR]
-        )
-        self.api("PATCH", f"units/{unit['id']}/", {"target": [text], "state": 30}, tokens[REVIEWER])
+        old, tokens, path = unit["target"], self.weblate.tokens, f"units/{unit['id']}/"
+        self.api("PATCH", path, {"target": old, "state": 10}, tokens[REVIEWER])
+        self.api("PATCH", path, {"target": [text], "state": 20}, tokens[TRANSLATOR])
+        with pytest.raises(urllib.error.HTTPError) as denied:  # a translator is no reviewer
+            self.api("PATCH", path, {"target": [text], "state": 30}, tokens[TRANSLATOR])
+        assert denied.value.code == 400, denied.value.read()
+        self.api("PATCH", path, {"target": [text], "state": 30}, tokens[REVIEWER])
 
-    def unit(self, ns: str, key: str) -> dict[str, Any]:
-        page = self.api("GET", f"translations/demobank/{ns}/{CODE}/units/?page_size=200")
+    def unit(self, ns: str, key: str, code: str = CODE) -> dict[str, Any]:
+        page = self.api("GET", f"translations/demobank/{ns}/{code}/units/?page_size=200")
         return next(u for u in page["results"] if u["context"] == key)
 
     def clone_pr(self, name: str) -> Path:
@@ -189,6 +191,14 @@ def test_sync_sets_weblate_up_and_a_second_run_changes_nothing(
     groups = {g["name"]: g for g in setup.api("GET", "groups/?page_size=200")["results"]}
     team = groups[team_name("demobank", LOCALE)]
     assert [u.rsplit("/", 2)[-2] for u in team["languages"]] == [CODE]
+    # Weblate enforces the teams: the ms-SG reviewer may not approve German, the translator
+    # may not approve at all.
+    german, malay = setup.unit("payments", "title", "de"), setup.unit("payments", "title")
+    for unit, who in ((german, REVIEWER), (malay, TRANSLATOR)):
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            body = {"target": unit["target"], "state": 30}
+            setup.api("PATCH", f"units/{unit['id']}/", body, setup.weblate.tokens[who])
+        assert denied.value.code in (400, 403), (who, denied.value.read())
 
 
 def messages(root: Path) -> dict[tuple[str, str, str], TranslatedMessage]:
