@@ -31,10 +31,10 @@ setup: $(STAMP) $(NODE_STAMPS)
 # apt only for what is missing (nothing, on a machine that has them all); as non-root, one line.
 $(WEBLATE_STAMP): tools/weblate/requirements.txt tools/weblate/constraints.txt tools/weblate/debian-packages.txt
 	@missing="$$(for p in $(WEBLATE_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || printf '%s ' $$p; done)"; \
+		| grep -q 'install ok installed' || printf '%s ' $$p; done)"; missing="$${missing% }"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "weblate-env: missing Debian packages $$missing(run make as root, or: sudo apt-get update && sudo apt-get install -y $$missing)" >&2; \
+			echo "weblate-env: missing Debian packages $$missing (run make as root, or: sudo apt-get update && sudo apt-get install -y $$missing)" >&2; \
 			exit 1; \
 		fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \

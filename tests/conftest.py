@@ -35,6 +35,12 @@ def plans(project: Project) -> dict[str, Plan]:
     return plan_all(project)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "weblate: the round trip against a real Weblate (tests/test_weblate_e2e.py)"
+    )
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """How long the Weblate end-to-end test's phases took, when it ran."""
     e2e = sys.modules.get("tests.test_weblate_e2e")
