@@ -28,16 +28,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) $(NODE_STAMPS)
 
-# apt only for what is missing (nothing, on a machine that has them all); as non-root, one line.
+# apt only for what is missing (nothing, on a machine that has them all); as root, or through
+# passwordless sudo (GitHub's runners); otherwise one line saying what to install.
 $(WEBLATE_STAMP): tools/weblate/requirements.txt tools/weblate/constraints.txt tools/weblate/debian-packages.txt
 	@missing="$$(for p in $(WEBLATE_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 		| grep -q 'install ok installed' || printf '%s ' $$p; done)"; missing="$${missing% }"; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then \
-			echo "weblate-env: missing Debian packages $$missing (run make as root, or: sudo apt-get update && sudo apt-get install -y $$missing)" >&2; \
-			exit 1; \
+		as_root=; if [ "$$(id -u)" != 0 ]; then \
+			if sudo -n true 2>/dev/null; then as_root="sudo -n"; else \
+				echo "weblate-env: missing Debian packages $$missing (run make as root, or: sudo apt-get update && sudo apt-get install -y $$missing)" >&2; \
+				exit 1; \
+			fi; \
 		fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		$$as_root apt-get update -qq && $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	test -x $(WEBLATE_VENV)/bin/python || $(PY) -m venv $(WEBLATE_VENV)
 	$(WEBLATE_VENV)/bin/python -m pip install --quiet --upgrade pip

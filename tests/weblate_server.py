@@ -39,7 +39,16 @@ VENV = Path(os.environ.get("WEBLATE_VENV", ROOT / ".weblate-venv"))
 START_TIMEOUT_S = 60.0
 MIGRATE_TIMEOUT_S = 600.0
 COMMAND_TIMEOUT_S = 180.0
-PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
+# Debian and Ubuntu install each PostgreSQL major under /usr/lib/postgresql/<major>/bin: the
+# newest there, then /usr/local/bin and PATH.
+PG_DIRS = (
+    *sorted(
+        (str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")),
+        key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
+        reverse=True,
+    ),
+    "/usr/local/bin",
+)
 SETTINGS_MODULE = "weblate_e2e_settings"
 INSTALL_HINT = "run `make weblate-env` (Weblate's own virtualenv and the Debian packages it needs)"
 
@@ -77,7 +86,7 @@ def _pg_bin(name: str) -> Path:
         return Path(found)
     raise HarnessError(
         f"PostgreSQL's {name} not found in {', '.join(PG_DIRS)} or on PATH; "
-        "apt-get install postgresql-15"
+        "apt-get install postgresql"
     )
 
 
@@ -253,7 +262,7 @@ def running_weblate(users: list[str]) -> Iterator[Weblate]:
         except KeyError:
             raise HarnessError(
                 "running as root, and there is no postgres user to run PostgreSQL as "
-                "(it refuses root); apt-get install postgresql-15 creates it"
+                "(it refuses root); apt-get install postgresql creates it"
             ) from None
 
     base = Path(tempfile.mkdtemp(prefix="weblate-e2e-"))
