@@ -6,6 +6,11 @@ the cell's Google identity is its own), a default-deny ingress and egress Networ
 only the allows the workload needs, read-only access for the hub's on-call group and write
 access for the audited break-glass group, and a Gateway (GKE Gateway API) on the cell's
 reserved ingress address behind a Cloud Armor policy that admits only Cloudflare.
+
+Cloudflare presents the bank's client certificate on every pull (components/edge.py), but this
+Gateway does not check it: the GKE Gateway controller owns the load balancer it creates, and
+its policy (GCPGatewayPolicy: sslPolicy, allowGlobalAccess, region) has no client-certificate
+validation. Checking it needs a load balancer of our own with a ServerTlsPolicy (README, Cells).
 """
 
 from __future__ import annotations
