@@ -731,6 +731,17 @@ class Weblate(pulumi.ComponentResource):
             member=f"group:{w.sign_in.access_group}",
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs(catalog.API_IAP)),
         )
+        if w.sign_in.ci_account:
+            # The CI job of Weblate's pull request reads Weblate's API (who translated and who
+            # approved) through IAP with the account's ID token (README, Working in Weblate).
+            gcp.iap.WebCloudRunServiceIamMember(
+                "iap-ci",
+                cloud_run_service_name=self.service.name,
+                location=config.region,
+                role=IAP_ACCESSOR,
+                member=f"serviceAccount:{w.sign_in.ci_account}",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=needs(catalog.API_IAP)),
+            )
         self.url = pulumi.Output.concat("https://", site)
         self.register_outputs(
             {"url": self.url, "sql_instance": self.sql_instance.name, "service": self.service.name}

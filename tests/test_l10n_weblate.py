@@ -22,6 +22,7 @@ from rollout.l10n import load_catalogs
 from rollout.l10n.catalog import render_translation
 from rollout.l10n.weblate import (
     CONFIG_FILE,
+    IAP_TOKEN_ENV,
     TOKEN_ENV,
     Client,
     api_token,
@@ -29,6 +30,7 @@ from rollout.l10n.weblate import (
     attribution,
     export_files,
     export_texts,
+    iap_token,
     import_files,
     load_config,
     stale_exports,
@@ -386,3 +388,44 @@ def test_the_token_comes_from_the_environment_and_never_shows(
     assert Refuse.seen == [f"Token {token}"]
     assert str(caught.value).endswith("GET /api/projects/: HTTP 401: Invalid token.")
     assert token not in str(caught.value) and token not in repr(client)
+
+
+def test_behind_iap_the_id_token_rides_in_proxy_authorization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(IAP_TOKEN_ENV, raising=False)
+    assert iap_token() is None  # a local Weblate: no IAP, no header
+    monkeypatch.setenv(IAP_TOKEN_ENV, " eyJ.id.token \n")
+    assert iap_token() == "eyJ.id.token"
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        seen: list[tuple[str, str]] = []
+
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            headers = (
+                self.headers.get("Authorization", ""),
+                self.headers.get("Proxy-Authorization", ""),
+            )
+            Record.seen.append(headers)
+            body = b'{"results": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        Client(url, "wlu_a", timeout=10, iap_token=iap_token()).get("projects/")
+        Client(url, "wlu_b", timeout=10).get("projects/")
+    finally:
+        server.shutdown()
+    # IAP reads the ID token; Weblate reads its own token; without IAP, no second header.
+    assert Record.seen == [("Token wlu_a", "Bearer eyJ.id.token"), ("Token wlu_b", "")]
+    client = Client("https://weblate.demobank.example", "wlu_a", iap_token="eyJ.id.token")
+    assert "eyJ" not in repr(client)

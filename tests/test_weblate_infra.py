@@ -95,7 +95,9 @@ def test_every_resource_is_the_components_or_its_key_rings(
     assert ring.type == catalog.HSM_KEYS_COMPONENT and ring.parent == component.urn
     assert all(r.parent in (component.urn, ring.urn) for r in mine)
     assert {r.type for r in mine if r.parent == ring.urn} == {
-        catalog.KMS_KEY_RING, catalog.KMS_CRYPTO_KEY, catalog.KMS_CRYPTO_KEY_IAM_MEMBER
+        catalog.KMS_KEY_RING,
+        catalog.KMS_CRYPTO_KEY,
+        catalog.KMS_CRYPTO_KEY_IAM_MEMBER,
     }
 
 
@@ -325,7 +327,7 @@ def test_weblate_account_holds_only_what_it_needs(glob: Plan, project: Project) 
     assert {g.inputs["secretId"] for g in grants if g.type == catalog.SECRET_IAM_MEMBER} == secrets
 
 
-def test_only_iap_invokes_the_service_and_only_the_group_passes_iap(
+def test_only_iap_invokes_the_service_and_only_the_group_and_ci_pass_iap(
     glob: Plan, project: Project
 ) -> None:
     s = service(glob).inputs
@@ -337,9 +339,14 @@ def test_only_iap_invokes_the_service_and_only_the_group_passes_iap(
         r"serviceAccount:service-123456789012@gcp-sa-iap\.iam\.gserviceaccount\.com",
         invoker.inputs["member"],
     )
-    (access,) = glob.of_type(catalog.IAP_CLOUD_RUN_IAM_MEMBER)
-    assert access.inputs["role"] == "roles/iap.httpsResourceAccessor"
-    assert access.inputs["member"] == f"group:{project.global_.weblate.sign_in.access_group}"
+    sign_in = project.global_.weblate.sign_in
+    passes = {
+        r.inputs["member"]: r.inputs["role"] for r in glob.of_type(catalog.IAP_CLOUD_RUN_IAM_MEMBER)
+    }
+    assert passes == {
+        f"group:{sign_in.access_group}": "roles/iap.httpsResourceAccessor",
+        f"serviceAccount:{sign_in.ci_account}": "roles/iap.httpsResourceAccessor",
+    }
 
 
 def test_sign_in_is_the_banks_identity_provider_only(glob: Plan, project: Project) -> None:
@@ -754,6 +761,15 @@ CONFIG_CASES = [
         "weblate.secrets: found a mapping of 3 keys: two secrets name the same config key; give "
         "each its own",
         "secret-twice",
+    ),
+    case(
+        "    ci_account: l10n-ci@demobank-global-prod.iam.gserviceaccount.com",
+        "    ci_account: someone@demobank.example",
+        "    ci_account:",
+        "weblate.sign_in.ci_account: found 'someone@demobank.example': not a service account; "
+        "accepted: an address ending .iam.gserviceaccount.com, the identity the CI job "
+        "authenticates as",
+        "ci-account-not-a-service-account",
     ),
 ]
 

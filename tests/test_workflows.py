@@ -127,3 +127,9 @@ def test_weblate_pull_request_imports_checks_and_gates_before_committing() -> No
     (imp,) = [s for s in steps(job) if str(s.get("run")).endswith("rollout l10n weblate import")]
     assert imp["env"]["WEBLATE_TOKEN"] == "${{ secrets.WEBLATE_TOKEN }}"
     assert "WEBLATE_TOKEN" not in str(imp["run"])  # the token is never an argument
+    # Through IAP: the CI account's ID token, from keyless federation, before the import.
+    (auth,) = uses(job, "google-github-actions/auth")
+    assert auth["with"]["token_format"] == "id_token" and "credentials_json" not in auth["with"]
+    assert imp["env"]["WEBLATE_IAP_TOKEN"] == f"${{{{ steps.{auth['id']}.outputs.id_token }}}}"
+    assert steps(job).index(auth) < steps(job).index(imp)
+    assert wf["permissions"]["id-token"] == "write"

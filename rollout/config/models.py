@@ -148,6 +148,7 @@ Name = Annotated[
     str, Field(pattern=CELL_NAME_PATTERN, min_length=CELL_NAME_MIN, max_length=CELL_NAME_MAX)
 ]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+SERVICE_ACCOUNT_DOMAIN = ".iam.gserviceaccount.com"
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*[smhd]$")]
 LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,63}$")]
 
@@ -1564,6 +1565,23 @@ class WeblateSignIn(Model):
     admin_email: Email = Field(
         description="where Weblate sends its error mail (WEBLATE_ADMIN_EMAIL)"
     )
+    ci_account: Email | None = Field(
+        None,
+        description="the service account whose CI job (.github/workflows/weblate.yml) reads "
+        "Weblate's API through IAP with an ID token; a service account, never a person",
+    )
+
+    @field_validator("ci_account")
+    @classmethod
+    def _service_account(cls, value: str | None) -> str | None:
+        # IAP lets a service account through with a Google-issued ID token
+        # (https://cloud.google.com/iap/docs/authentication-howto); a person signs in instead.
+        if value is not None and not value.endswith(SERVICE_ACCOUNT_DOMAIN):
+            raise ValueError(
+                f"not a service account; accepted: an address ending {SERVICE_ACCOUNT_DOMAIN}, "
+                "the identity the CI job authenticates as"
+            )
+        return value
 
 
 class WeblateVcs(Model):

@@ -133,7 +133,9 @@ def _print_import(result: ImportResult) -> None:
 def cmd_weblate_sync(args: argparse.Namespace) -> int:
     from rollout.l10n import weblate
 
-    client = weblate.Client(weblate.api_url(args.url), weblate.api_token())
+    client = weblate.Client(
+        weblate.api_url(args.url), weblate.api_token(), iap_token=weblate.iap_token()
+    )
     report = weblate.sync(args.root, client)
     for line in report.changes:
         print(line)
@@ -161,7 +163,9 @@ def cmd_weblate_import(args: argparse.Namespace) -> int:
     from rollout.l10n import weblate
 
     source = args.source if args.source.is_absolute() else args.root / args.source
-    client = weblate.Client(weblate.api_url(args.url), weblate.api_token())
+    client = weblate.Client(
+        weblate.api_url(args.url), weblate.api_token(), iap_token=weblate.iap_token()
+    )
     with files.locked(args.root / LOCALES_DIR, file=LOCALES_DIR):
         outcome = weblate.import_files(args.root, source, client)
     for result in outcome.results:

@@ -67,6 +67,10 @@ from rollout.yamlfile import read as read_yaml
 CONFIG_FILE = f"{LOCALES_DIR}/weblate.yaml"
 TOKEN_ENV = "WEBLATE_TOKEN"
 URL_ENV = "WEBLATE_URL"
+#: The deployed Weblate sits behind IAP: a Google ID token for IAP's audience, sent as
+#: ``Proxy-Authorization: Bearer`` because Weblate's own token takes ``Authorization``
+#: (https://cloud.google.com/iap/docs/authentication-howto). Optional: a local Weblate has no IAP.
+IAP_TOKEN_ENV = "WEBLATE_IAP_TOKEN"
 TIMEOUT_S = 300.0  # one request; creating a component clones and parses every file first
 MAX_RESPONSE = 20 * 1024 * 1024
 MAX_PAGES = 1000
@@ -289,6 +293,11 @@ def api_url(url: str | None) -> str:
     return value
 
 
+def iap_token() -> str | None:
+    """The ID token IAP admits, from ``WEBLATE_IAP_TOKEN`` (unset: no IAP in front)."""
+    return os.environ.get(IAP_TOKEN_ENV, "").strip() or None
+
+
 def api_token() -> str:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
@@ -304,9 +313,12 @@ def api_token() -> str:
 class Client:
     """A small JSON client for Weblate's REST API (``/api/``); errors are one line each."""
 
-    def __init__(self, url: str, token: str, timeout: float = TIMEOUT_S):
+    def __init__(
+        self, url: str, token: str, timeout: float = TIMEOUT_S, iap_token: str | None = None
+    ):
         self.url = url
         self._token = token
+        self._iap_token = iap_token
         self.timeout = timeout
         self.requests = 0
 
@@ -328,6 +340,8 @@ class Client:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Authorization", f"Token {self._token}")
+        if self._iap_token:
+            request.add_header("Proxy-Authorization", f"Bearer {self._iap_token}")
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
