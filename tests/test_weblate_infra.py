@@ -813,3 +813,19 @@ def test_the_shipped_settings(project: Project) -> None:
     from rollout.config.problems import is_credential_key
 
     assert all(is_credential_key(k) for k in w.secrets.model_dump().values())
+
+
+def test_the_deployed_image_is_the_release_the_end_to_end_test_runs() -> None:
+    """The digest pins the image; the tag beside it must name the Weblate the e2e test ran."""
+    root = Path(__file__).resolve().parent.parent
+    pinned = re.search(
+        r"^weblate\[postgres\]==(\S+)$",
+        (root / "tools/weblate/requirements.txt").read_text(),
+        re.M,
+    )
+    tag = re.search(
+        r"^  image: \S+  # weblate/weblate:(\d+\.\d+\.\d+)\.\d+\b",
+        (root / GLOBAL_FILE).read_text(),
+        re.M,
+    )
+    assert pinned and tag and tag.group(1) == pinned.group(1), (pinned, tag)
