@@ -22,7 +22,8 @@ time. The repository's QA then holds it to four eyes (approver is a reviewer of 
 not the translator), exactly as ``rollout l10n review`` would.
 
 The API token comes from ``WEBLATE_TOKEN`` only: never an argument, never printed, never in
-an error message, and never sent over plain http except to a loopback address.
+an error message, and never sent over plain http except to a loopback address. Behind IAP (the
+deployed Weblate) an ID token from ``WEBLATE_IAP_TOKEN`` rides beside it, held the same way.
 """
 
 from __future__ import annotations
