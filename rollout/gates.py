@@ -3,7 +3,8 @@
 The shard table of each region (every bucket assigned once, shares within the limit) and that
 its locales are configured; for the global stack, the edge's failover and the Localization
 Platform's go-live gate (every locale a region serves reviewed, or inside its grace period,
-with zero errors), because the global stack publishes the bundles. A regional stack never
+with zero errors), because the global stack publishes the bundles, and the description of the
+Weblate it deploys (locales/weblate.yaml). A regional stack never
 waits on translations: a changed English string cannot hold up a region's infrastructure.
 `rollout validate`, `rollout plan` and the Pulumi program itself (`__main__.py`, so `pulumi
 up` too) all call :func:`stack_checks`.
@@ -14,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rollout.config import Project
-from rollout.errors import Problem
+from rollout.errors import InputError, Problem
+from rollout.l10n.catalog import Catalogs
 
 
 def stack_checks(project: Project, stacks: Sequence[str] | None = None) -> list[Problem]:
@@ -42,5 +44,19 @@ def stack_checks(project: Project, stacks: Sequence[str] | None = None) -> list[
         elif stack.role == "global":
             problems += failover.failover_problems(project)
             required = {f"regions/{n}.yaml": list(r.locales) for n, r in project.regions.items()}
-            problems += publish_problems(analyse(load_catalogs(project.root)), required)
+            catalogs = load_catalogs(project.root)
+            problems += publish_problems(analyse(catalogs), required)
+            problems += weblate_problems(project, catalogs)
     return problems
+
+
+def weblate_problems(project: Project, catalogs: Catalogs) -> list[Problem]:
+    """The Weblate the global stack deploys is described by locales/weblate.yaml: a broken
+    description, or one that disagrees with the catalogs, blocks the stack like a bad YAML."""
+    from rollout.l10n import weblate
+
+    try:
+        weblate.load_config(project.root, catalogs)
+    except InputError as exc:
+        return list(exc.problems)
+    return []

@@ -429,3 +429,20 @@ def test_behind_iap_the_id_token_rides_in_proxy_authorization(
     assert Record.seen == [("Token wlu_a", "Bearer eyJ.id.token"), ("Token wlu_b", "")]
     client = Client("https://weblate.demobank.example", "wlu_a", iap_token="eyJ.id.token")
     assert "eyJ" not in repr(client)
+
+
+def test_validate_holds_the_weblate_description_for_the_global_stack(project_copy: Path) -> None:
+    from rollout.config import load_project
+    from rollout.gates import stack_checks
+
+    project = load_project(project_copy)
+    assert stack_checks(project) == []  # the shipped description passes
+    path = project_copy / CONFIG_FILE
+    text = path.read_text()
+    path.write_text(text.replace("  ta-SG: ta_SG\n", "  ta-SG: ms_SG\n", 1))
+    line = text[: text.index("  ta-SG: ta_SG")].count("\n") + 1
+    assert [str(p) for p in stack_checks(project, ["global"])] == [
+        f"{CONFIG_FILE}:{line}:3: languages.ta-SG: found ms_SG for ms-SG and ta-SG; each locale "
+        "needs a language of its own"
+    ]
+    assert stack_checks(project, ["eu", "apac"]) == []  # a region never waits on Weblate
