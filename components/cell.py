@@ -28,6 +28,9 @@ from rollout.args import (
 )
 from rollout.contract import CellOutputs
 
+# The ingress address's tier; the forwarding rule that uses it must be in the same tier.
+INGRESS_TIER = "PREMIUM"
+
 
 class Cell(pulumi.ComponentResource):
     """One cell, named by its key in the region file (the Pulumi logical name)."""
@@ -47,7 +50,8 @@ class Cell(pulumi.ComponentResource):
     ingress: gcp.compute.Address
     """The cell's reserved external ingress address."""
     bootstrap: CellBootstrap
-    """Inside the cell's cluster: namespace, identity, network policy, Gateway."""
+    """Inside the cell's cluster: namespace, identity, network policy, Service, and the cell's
+    mTLS load balancer."""
     outputs: CellOutputs[pulumi.Output[str]]
     """What the global stack reads of this cell (ingress address, cluster, database)."""
 
@@ -124,7 +128,7 @@ class Cell(pulumi.ComponentResource):
             name=config.ingress.name,
             region=config.region,
             address_type="EXTERNAL",
-            network_tier="PREMIUM",
+            network_tier=INGRESS_TIER,
             description=config.ingress.description,
             labels=config.labels,
             opts=compute,
@@ -135,6 +139,12 @@ class Cell(pulumi.ComponentResource):
                 config=config.bootstrap,
                 cluster=self.cluster.cluster,
                 app_email=self.identity.email,
+                zones=self.cluster.node_pool.node_locations,
+                network=args.network,
+                address=self.ingress.self_link,
+                network_tier=INGRESS_TIER,
+                origin_tls=args.origin_tls,
+                proxy_only=args.proxy_only,
                 apis=args.apis,
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.ingress]),

@@ -1,16 +1,20 @@
-"""Inside a cell's cluster: what the cell needs before its workload can serve.
+"""Inside a cell's cluster, and at its edge: what the cell needs before its workload can serve.
 
 A Kubernetes provider built from the cell's own cluster (same stack, parented to the cell), and
 through it: the cell's namespace and its service account annotated for Workload Identity (so
 the cell's Google identity is its own), a default-deny ingress and egress NetworkPolicy with
 only the allows the workload needs, read-only access for the hub's on-call group and write
-access for the audited break-glass group, and a Gateway (GKE Gateway API) on the cell's
-reserved ingress address behind a Cloud Armor policy that admits only Cloudflare.
+access for the audited break-glass group, and Service bank-app (owned here: the app's deploy
+creates its pods, never the Service) whose annotation has GKE's NEG controller create a zonal
+NEG of the app's pods in each of the cluster's zones.
 
-Cloudflare presents the bank's client certificate on every pull (components/edge.py), but this
-Gateway does not check it: the GKE Gateway controller owns the load balancer it creates, and
-its policy (GCPGatewayPolicy: sslPolicy, allowGlobalAccess, region) has no client-certificate
-validation. Checking it needs a load balancer of our own with a ServerTlsPolicy (README, Cells).
+In front of them, a regional external Application Load Balancer this code owns (Google's
+standalone zonal NEG pattern) on the cell's reserved ingress address: its backend service
+carries the Cloud Armor policy that admits only Cloudflare, and its target HTTPS proxy presents
+the cell's Cloudflare Origin CA certificate and demands the bank's client certificate (a
+ServerTlsPolicy, REJECT_INVALID, whose trust config holds only the CA of the certificate
+Cloudflare presents on every pull, components/edge.py). A client that cannot present that
+certificate fails the TLS handshake; one from outside Cloudflare's ranges gets a 403.
 """
 
 from __future__ import annotations
@@ -38,9 +42,19 @@ ARMOR_FIRST_PRIORITY = 1000
 GOOGLE_APIS_VIP = "199.36.153.4/30"
 KAFKA_PORT = 9092  # Managed Kafka's bootstrap and broker port on the substrate subnet
 
-# The workload's Service the Gateway routes to: deployed with the app, named here once.
+# The workload's Service, owned by this stack (the app's deploy creates its pods, never the
+# Service): the load balancer's NEGs come from its annotation.
 APP_SERVICE = "bank-app"
-APP_PORT = 8080
+APP_PORT = catalog.APP_PORT
+# The label the app's pods carry, which the Service selects.
+APP_SELECTOR = {"app.kubernetes.io/name": APP_SERVICE}
+# Standalone zonal NEGs (https://cloud.google.com/kubernetes-engine/docs/how-to/standalone-neg).
+NEG_ANNOTATION = "cloud.google.com/neg"
+# RATE balancing needs a target rate: requests per second per pod before the load balancer
+# prefers another zone's pods (https://cloud.google.com/load-balancing/docs/backend-service#balancing-mode).
+MAX_RATE_PER_ENDPOINT = 100.0
+# Frontend mTLS: a client without a certificate that chains to the trust config is refused.
+MTLS_MODE = "REJECT_INVALID"
 
 # Pod Security Standards: the namespace runs only pods that meet "restricted".
 POD_SECURITY = {
@@ -59,9 +73,11 @@ class CellBootstrap(pulumi.ComponentResource):
     service_account: k8s.core.v1.ServiceAccount
     """The workload's Kubernetes service account, bound to the cell's Google account."""
     security_policy: gcp.compute.RegionSecurityPolicy
-    """Cloud Armor: only Cloudflare's ranges reach the cell's Gateway."""
-    gateway: k8s.apiextensions.CustomResource
-    """The cell's Gateway on its reserved ingress address."""
+    """Cloud Armor: only Cloudflare's ranges reach the cell's backend service."""
+    service: k8s.core.v1.Service
+    """Service bank-app: its annotation has GKE create the zonal NEGs the load balancer uses."""
+    forwarding_rule: gcp.compute.ForwardingRule
+    """The cell's HTTPS (mTLS) entry on its reserved ingress address."""
 
     def __init__(
         self, name: str, args: CellBootstrapArgs, opts: pulumi.ResourceOptions | None = None
@@ -135,55 +151,167 @@ class CellBootstrap(pulumi.ComponentResource):
             rules=armor_rules(config.cloudflare_ranges),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.apis)),
         )
-        self.gateway = k8s.apiextensions.CustomResource(
-            f"{name}-gateway",
-            api_version="gateway.networking.k8s.io/v1",
-            kind="Gateway",
-            metadata={"name": "ingress", "namespace": config.namespace},
-            spec={
-                "gatewayClassName": config.gateway_class,
-                # The reserved address Cloudflare's origin record points at.
-                "addresses": [{"type": "NamedAddress", "value": config.ingress_address_name}],
-                "listeners": [
-                    {
-                        "name": "https",
-                        "protocol": "HTTPS",
-                        "port": 443,
-                        "hostname": config.origin_hostname,
-                        # The cell's origin certificate (Cloudflare Origin CA), a Secret
-                        # delivered with the app's deploy, never by this stack.
-                        "tls": {"mode": "Terminate", "certificateRefs": [{"name": "origin-tls"}]},
-                    }
-                ],
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={
+                "name": APP_SERVICE,
+                "namespace": config.namespace,
+                # Standalone zonal NEGs: GKE's NEG controller creates a GCE_VM_IP_PORT NEG of
+                # this name in every zone where the cluster has nodes, holding the pods' IPs.
+                "annotations": {NEG_ANNOTATION: neg_annotation(config.ingress.neg)},
             },
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=APP_SELECTOR,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="http", protocol="TCP", port=APP_PORT, target_port=APP_PORT
+                    )
+                ],
+            ),
             opts=in_namespace,
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-route",
-            api_version="gateway.networking.k8s.io/v1",
-            kind="HTTPRoute",
-            metadata={"name": APP_SERVICE, "namespace": config.namespace},
-            spec={
-                "parentRefs": [{"name": "ingress"}],
-                "hostnames": [config.origin_hostname],
-                "rules": [{"backendRefs": [{"name": APP_SERVICE, "port": APP_PORT}]}],
-            },
+        self._load_balancer(name, args)
+        self.register_outputs({"namespace": config.namespace})
+
+    def _load_balancer(self, name: str, args: CellBootstrapArgs) -> None:
+        """The cell's regional external Application Load Balancer: TLS with the origin
+        certificate, the bank's client certificate demanded (mTLS, REJECT_INVALID), Cloud
+        Armor on the backend service, the zonal NEGs of Service bank-app as its backends."""
+        config, names = args.config, args.config.ingress
+        compute = pulumi.ResourceOptions(parent=self, depends_on=list(args.apis))
+        health_check = gcp.compute.RegionHealthCheck(
+            f"{name}-health-check",
+            name=names.health_check,
+            region=config.region,
+            description=f"The app's health endpoint in cell {config.cell}",
+            http_health_check=gcp.compute.RegionHealthCheckHttpHealthCheckArgs(
+                port=APP_PORT, request_path=config.health_path
+            ),
+            log_config=gcp.compute.RegionHealthCheckLogConfigArgs(enable=True),
+            opts=compute,
+        )
+        project, neg = config.project, names.neg
+        backends = pulumi.Output.from_input(args.zones).apply(
+            lambda zones: [
+                gcp.compute.RegionBackendServiceBackendArgs(
+                    group=f"projects/{project}/zones/{zone}/networkEndpointGroups/{neg}",
+                    balancing_mode="RATE",
+                    max_rate_per_endpoint=MAX_RATE_PER_ENDPOINT,
+                    capacity_scaler=1.0,
+                )
+                for zone in sorted(zones)
+            ]
+        )
+        backend_service = gcp.compute.RegionBackendService(
+            f"{name}-backend-service",
+            name=names.backend_service,
+            region=config.region,
+            description=f"Service {APP_SERVICE} of cell {config.cell} (its zonal NEGs)",
+            load_balancing_scheme="EXTERNAL_MANAGED",
+            protocol="HTTP",
+            health_checks=health_check.id,
+            # Only Cloudflare's ranges: the same policy the GKE Gateway attached before.
+            security_policy=self.security_policy.self_link,
+            backends=backends,
+            log_config=gcp.compute.RegionBackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
+            # The NEGs must exist before they can be backends. The Service's await (the SDK's
+            # Service docstring: the Endpoints object exists, then 10 s for stragglers, and no
+            # endpoint not ready) usually gives the NEG controller that time; it is no
+            # guarantee: if the NEGs are not there yet this create fails, and `pulumi up` again
+            # completes it.
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.provider, depends_on=[self.gateway]
+                parent=self, depends_on=[*args.apis, self.service, self.security_policy]
             ),
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-armor-attachment",
-            api_version="networking.gke.io/v1",
-            kind="GCPBackendPolicy",
-            metadata={"name": APP_SERVICE, "namespace": config.namespace},
-            spec={
-                "default": {"securityPolicy": self.security_policy.name},
-                "targetRef": {"group": "", "kind": "Service", "name": APP_SERVICE},
-            },
-            opts=in_namespace,
+        url_map = gcp.compute.RegionUrlMap(
+            f"{name}-url-map",
+            name=names.url_map,
+            region=config.region,
+            description=f"Everything to cell {config.cell}'s app",
+            default_service=backend_service.id,
+            opts=compute,
         )
-        self.register_outputs({"namespace": config.namespace})
+        # The server certificate: a Cloudflare Origin CA certificate, which Cloudflare's Full
+        # (strict) mode trusts. Compute Engine certificates are immutable, so a rotation is a new
+        # one (a name from the prefix), created before the old one is deleted.
+        certificate = gcp.compute.RegionSslCertificate(
+            f"{name}-certificate",
+            name_prefix=f"{names.cert}-",
+            region=config.region,
+            description=f"Cloudflare Origin CA certificate of {config.origin_hostname}",
+            certificate=args.origin_tls.certificate,
+            private_key=args.origin_tls.private_key,
+            opts=compute,
+        )
+        # Frontend mTLS: the regional external Application Load Balancer validates client
+        # certificates against a Certificate Manager trust config in its own region, through
+        # a ServerTlsPolicy on its target HTTPS proxy (https://cloud.google.com/load-balancing/docs/mtls,
+        # https://cloud.google.com/load-balancing/docs/https/setting-up-mtls-reg-ext-http-lb).
+        # The only trust anchor: the CA of the bank's origin-pull certificate, which Cloudflare
+        # presents on every pull (components/edge.py); no Cloudflare-hosted client holds it.
+        trust_config = gcp.certificatemanager.TrustConfig(
+            f"{name}-trust-config",
+            name=names.trust_config,
+            location=config.region,
+            description=f"The bank's origin-pull CA, the only client CA of cell {config.cell}",
+            trust_stores=[
+                gcp.certificatemanager.TrustConfigTrustStoreArgs(
+                    trust_anchors=[
+                        gcp.certificatemanager.TrustConfigTrustStoreTrustAnchorArgs(
+                            pem_certificate=args.origin_tls.client_ca
+                        )
+                    ]
+                )
+            ],
+            opts=compute,
+        )
+        # REJECT_INVALID: no certificate, or one that does not chain to the trust config, and
+        # the handshake fails before any request reaches Cloud Armor or the app; it requires a
+        # non-empty trust config (https://cloud.google.com/load-balancing/docs/reference/network-security/rest/v1/projects.locations.serverTlsPolicies).
+        # client_validation_cas stays empty: it is for Traffic Director only (the SDK's
+        # ServerTlsPolicyMtlsPolicyArgs), as is allow_open.
+        server_tls_policy = gcp.networksecurity.ServerTlsPolicy(
+            f"{name}-server-tls-policy",
+            name=names.server_tls_policy,
+            location=config.region,
+            description=f"Cell {config.cell} demands the bank's client certificate",
+            mtls_policy=gcp.networksecurity.ServerTlsPolicyMtlsPolicyArgs(
+                client_validation_mode=MTLS_MODE,
+                client_validation_trust_config=trust_config.id,
+            ),
+            opts=compute,
+        )
+        # ssl_certificates (a regional Compute Engine certificate) with server_tls_policy: the
+        # pairing of the SDK's "Region Target Https Proxy Mtls" example
+        # (pulumi_gcp/compute/region_target_https_proxy.py); the two certificate fields are
+        # exclusive.
+        proxy = gcp.compute.RegionTargetHttpsProxy(
+            f"{name}-proxy",
+            name=names.proxy,
+            region=config.region,
+            description=f"TLS and mTLS of cell {config.cell}",
+            url_map=url_map.id,
+            ssl_certificates=[certificate.self_link],
+            server_tls_policy=server_tls_policy.id,
+            opts=compute,
+        )
+        # The reserved address Cloudflare's origin record points at; a regional managed proxy's
+        # forwarding rule needs the region's proxy-only subnet to exist first.
+        self.forwarding_rule = gcp.compute.ForwardingRule(
+            f"{name}-forwarding-rule",
+            name=names.forwarding_rule,
+            region=config.region,
+            description=f"HTTPS (mTLS) into cell {config.cell}",
+            load_balancing_scheme="EXTERNAL_MANAGED",
+            ip_protocol="TCP",
+            port_range="443",
+            ip_address=args.address,
+            network=args.network,
+            network_tier=args.network_tier,
+            target=proxy.id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.apis, args.proxy_only]),
+        )
 
 
 def kubeconfig(cluster: gcp.container.Cluster) -> pulumi.Output[str]:
@@ -264,7 +392,8 @@ def network_policies(config: CellBootstrapConfig) -> dict[str, net.NetworkPolicy
         # Spanner, Secret Manager, logging: all through the restricted Google APIs VIP.
         "allow-google-apis": egress([block(GOOGLE_APIS_VIP)], ("TCP", 443)),
         "allow-kafka": egress([block(config.kafka_cidr)], ("TCP", KAFKA_PORT)),
-        # The Gateway's proxies (the region's proxy-only subnet) and Google's health checkers.
+        # The load balancer's proxies (the region's proxy-only subnet) and Google's health
+        # checkers; the name is the one the GKE Gateway had.
         "allow-gateway": net.NetworkPolicySpecArgs(
             pod_selector=every_pod,
             policy_types=["Ingress"],
@@ -276,6 +405,11 @@ def network_policies(config: CellBootstrapConfig) -> dict[str, net.NetworkPolicy
             ],
         ),
     }
+
+
+def neg_annotation(neg: str) -> str:
+    """The NEG controller's annotation: one named NEG per zone for the app's port."""
+    return json.dumps({"exposed_ports": {str(APP_PORT): {"name": neg}}}, sort_keys=True)
 
 
 def armor_rules(ranges: tuple[str, ...]) -> list[gcp.compute.RegionSecurityPolicyRuleArgs]:

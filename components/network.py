@@ -19,7 +19,7 @@ class Network(pulumi.ComponentResource):
     substrate: gcp.compute.Subnetwork
     """The region's shared subnet (Managed Kafka, internal services)."""
     proxy_only: gcp.compute.Subnetwork
-    """The region's proxy-only subnet (the cells' Gateways)."""
+    """The region's proxy-only subnet (the Envoy proxies of the cells' load balancers)."""
     router: gcp.compute.Router
     """Cloud Router carrying the NAT."""
     zones: dict[str, gcp.dns.ManagedZone]
@@ -53,7 +53,8 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         # The proxy-only subnet of the region's managed Envoy proxies: every cell's regional
-        # Gateway terminates there (https://cloud.google.com/load-balancing/docs/proxy-only-subnets).
+        # external Application Load Balancer terminates there
+        # (https://cloud.google.com/load-balancing/docs/proxy-only-subnets).
         self.proxy_only = gcp.compute.Subnetwork(
             "proxy-only",
             name=names.proxy_only,
@@ -82,7 +83,8 @@ class Network(pulumi.ComponentResource):
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
             opts=child,
         )
-        # The only ingress rule from outside: Google's health checkers to cell ingress nodes.
+        # From outside, only Google's health checkers reach cell ingress nodes (this rule and
+        # the next).
         gcp.compute.Firewall(
             "allow-health-checks",
             name=names.allow_health_checks,
@@ -91,6 +93,23 @@ class Network(pulumi.ComponentResource):
             source_ranges=list(catalog.HEALTH_CHECK_RANGES),
             target_tags=[catalog.INGRESS_TAG],
             allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=["80", "443", "10256"])],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            priority=1000,
+            opts=child,
+        )
+        # The cells' load balancers reach the workload's pods (zonal NEGs of GCE_VM_IP_PORT
+        # endpoints) from the proxy-only subnet, and their health checks from Google's ranges,
+        # on the app's port. GKE's Gateway controller used to create this rule; the cells' load
+        # balancers are this code's now (https://cloud.google.com/load-balancing/docs/proxy-only-subnets,
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/standalone-neg).
+        gcp.compute.Firewall(
+            "allow-load-balancers",
+            name=names.allow_load_balancers,
+            network=self.vpc.id,
+            direction="INGRESS",
+            source_ranges=[config.proxy_cidr, *catalog.HEALTH_CHECK_RANGES],
+            target_tags=[catalog.INGRESS_TAG],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(catalog.APP_PORT)])],
             log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
             priority=1000,
             opts=child,
@@ -120,7 +139,7 @@ class Network(pulumi.ComponentResource):
         substrate (Managed Kafka) and the proxy-only subnet; the VIP serves the Google APIs the
         workloads and nodes call, images included (the private zones below). The metadata
         server (169.254.169.254) is always reachable, whatever the firewall says. Replies to
-        inbound traffic (health checks, the Gateways) are stateful and need no rule.
+        inbound traffic (health checks, the load balancers) are stateful and need no rule.
         """
         names = config.names
         logged = gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA")

@@ -40,6 +40,8 @@ CELL_APIS = (
     catalog.API_SPANNER,
     catalog.API_MANAGED_KAFKA,
     catalog.API_BINARY_AUTHORIZATION,
+    catalog.API_CERTIFICATE_MANAGER,
+    catalog.API_NETWORK_SECURITY,
 )
 
 
@@ -109,6 +111,8 @@ class Region(pulumi.ComponentResource):
                     spanner_instance=self.spanner.name,
                     kafka_cluster_id=self.event_bus.cluster_id,
                     project_number=project_number,
+                    origin_tls=args.origin_tls,
+                    proxy_only=self.network.proxy_only,
                     apis=apis.needs(*CELL_APIS),
                 ),
                 child,

@@ -45,6 +45,7 @@ from rollout.catalog import (
     CF_ZONE_SETTING,
     DDL_ROLES,
     FIREWALL,
+    FORWARDING_RULE,
     GKE_CLUSTER,
     GKE_NODE_POOL,
     GLOBAL_ADDRESS,
@@ -59,10 +60,14 @@ from rollout.catalog import (
     LABELABLE,
     LOG_BUCKET,
     NETWORK,
+    REGION_BACKEND_SERVICE,
     REGION_SECURITY_POLICY,
+    REGION_TARGET_HTTPS_PROXY,
+    REGION_URL_MAP,
     REQUIRED_LABELS,
     ROUTER,
     ROUTER_NAT,
+    SERVER_TLS_POLICY,
     SERVICE_ACCOUNT,
     SERVICE_ACCOUNT_IAM_MEMBER,
     SERVICE_AGENT_MEMBER,
@@ -108,6 +113,15 @@ NAME_KINDS: dict[str, tuple[str, str]] = {
     catalog.CLOUD_RUN_SERVICE: ("cloud_run", "name"),
     catalog.CLOUD_RUN_JOB: ("cloud_run", "name"),
     catalog.SECRET: ("secret", "secretId"),
+    # A cell's load balancer (components/cell_bootstrap.py)
+    catalog.REGION_HEALTH_CHECK: ("compute", "name"),
+    REGION_BACKEND_SERVICE: ("compute", "name"),
+    REGION_URL_MAP: ("compute", "name"),
+    catalog.REGION_SSL_CERTIFICATE: ("compute_prefix", "namePrefix"),
+    catalog.TRUST_CONFIG: ("compute", "name"),
+    SERVER_TLS_POLICY: ("compute", "name"),
+    REGION_TARGET_HTTPS_PROXY: ("compute", "name"),
+    FORWARDING_RULE: ("compute", "name"),
 }
 # Extra names some types carry: (type, kind, property).
 EXTRA_NAMES = [(SPANNER_INSTANCE, "spanner_display_name", "displayName")]
@@ -491,6 +505,15 @@ LOCATION_PROPS: dict[str, str] = {
     KMS_KEY_RING: "location",
     BUCKET: "location",
     LOG_BUCKET: "location",
+    # A cell's load balancer: where TLS ends, the origin key and the trust anchor live
+    catalog.REGION_HEALTH_CHECK: "region",
+    REGION_BACKEND_SERVICE: "region",
+    REGION_URL_MAP: "region",
+    catalog.REGION_SSL_CERTIFICATE: "region",
+    REGION_TARGET_HTTPS_PROXY: "region",
+    FORWARDING_RULE: "region",
+    catalog.TRUST_CONFIG: "location",
+    SERVER_TLS_POLICY: "location",
     # Weblate's, in the global stack (components/weblate.py)
     catalog.SQL_INSTANCE: "region",
     catalog.REDIS_INSTANCE: "region",
@@ -503,6 +526,10 @@ LOCATION_PROPS: dict[str, str] = {
 MUST_BE_PLACED = frozenset(
     {SPANNER_INSTANCE, KAFKA_CLUSTER, KMS_KEY_RING, BUCKET, LOG_BUCKET, GKE_CLUSTER}
     | {catalog.SQL_INSTANCE, catalog.REDIS_INSTANCE, catalog.FILESTORE_INSTANCE}
+    # the origin key and the TLS it terminates; a trust config or TLS policy left unplaced is
+    # global, and the load balancer's regional proxy could not use it
+    | {catalog.REGION_SSL_CERTIFICATE, REGION_TARGET_HTTPS_PROXY, FORWARDING_RULE}
+    | {catalog.TRUST_CONFIG, SERVER_TLS_POLICY}
 )
 
 
@@ -723,13 +750,22 @@ def _principals_in_two_cells(
     return out
 
 
+def _kind(node: Node) -> str:
+    """What a resource is for: its type, and for a subnet its purpose. A cell's subnet is a
+    private one; the region's proxy-only subnet (REGIONAL_MANAGED_PROXY, one per region and
+    VPC) is another kind, which a cell's load balancer needs and no cell can own."""
+    if node.type == SUBNETWORK:
+        return f"{node.type}/{node.props.get('purpose') or 'PRIVATE'}"
+    return node.type
+
+
 def _shared_where_owned(
     nodes: Sequence[Node], by_urn: Mapping[str, Node], cell: Mapping[str, str | None]
 ) -> list[tuple[str, str]]:
-    owned: dict[str, set[str]] = {}  # cell urn -> the custom types it owns
+    owned: dict[str, set[str]] = {}  # cell urn -> the kinds of resource it owns
     for node in nodes:
         if (mine := cell[node.urn]) is not None:
-            owned.setdefault(mine, set()).add(node.type)
+            owned.setdefault(mine, set()).add(_kind(node))
     out = []
     for node in nodes:
         mine = cell[node.urn]
@@ -737,7 +773,7 @@ def _shared_where_owned(
             continue
         for dep in node.dependencies:
             used = by_urn.get(dep)
-            if used is not None and cell[dep] is None and used.type in owned[mine]:
+            if used is not None and cell[dep] is None and _kind(used) in owned[mine]:
                 out.append(
                     (
                         node.urn,
@@ -1009,15 +1045,82 @@ def cell_ingress_cloudflare_only(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[
     return out
 
 
+# Frontend mTLS on a regional external Application Load Balancer: a ServerTlsPolicy on the
+# target HTTPS proxy, REJECT_INVALID with a Certificate Manager trust config
+# (https://cloud.google.com/load-balancing/docs/mtls; REJECT_INVALID requires a non-empty
+# trust config: https://cloud.google.com/load-balancing/docs/reference/network-security/rest/v1/projects.locations.serverTlsPolicies).
+MTLS_REJECT_INVALID = "REJECT_INVALID"
+EXTERNAL_SCHEMES = ("EXTERNAL", "EXTERNAL_MANAGED")
+
+
+@stack_rule(
+    "cell-ingress-mtls",
+    "every cell's external forwarding rule leads to a target HTTPS proxy whose ServerTlsPolicy "
+    "rejects a client without the bank's certificate (REJECT_INVALID, a trust config), and to "
+    "backend services that carry a Cloud Armor policy",
+)
+def cell_ingress_mtls(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
+    by_urn = {n.urn: n for n in nodes}
+
+    def deps(node: Node, type_: str) -> list[Node]:
+        return [by_urn[d] for d in node.dependencies if d in by_urn and by_urn[d].type == type_]
+
+    out: list[tuple[str, str]] = []
+    served: set[str] = set()
+    for rule in (n for n in nodes if n.type == FORWARDING_RULE):
+        scheme = str(rule.props.get("loadBalancingScheme") or "EXTERNAL").upper()
+        mine = cell_of(rule.urn, by_urn)
+        if mine is None or scheme not in EXTERNAL_SCHEMES:
+            continue
+        served.add(mine)
+        proxies = deps(rule, REGION_TARGET_HTTPS_PROXY)
+        if not proxies:
+            out.append((rule.urn, "forwards to no target HTTPS proxy, so no client certificate "
+                        "is asked for; target the cell's RegionTargetHttpsProxy"))  # fmt: skip
+        for proxy in proxies:
+            out += _proxy_mtls(proxy, deps)
+    for c in (n for n in nodes if n.type == CELL):
+        if c.urn not in served:
+            out.append((c.urn, f"cell {c.name!r} has no external forwarding rule demanding the "
+                        "bank's client certificate"))  # fmt: skip
+    return out
+
+
+def _proxy_mtls(proxy: Node, deps: Callable[[Node, str], list[Node]]) -> list[tuple[str, str]]:
+    """A cell's target HTTPS proxy: its ServerTlsPolicy demands a valid client certificate, and
+    every backend service behind its URL map carries a Cloud Armor policy."""
+    out: list[tuple[str, str]] = []
+    policies = deps(proxy, SERVER_TLS_POLICY)
+    if not proxy.props.get("serverTlsPolicy") or not policies:
+        out.append((proxy.urn, "has no ServerTlsPolicy: any client reaches the cell without the "
+                    "bank's certificate; set server_tls_policy (REJECT_INVALID)"))  # fmt: skip
+    for policy in policies:
+        mode = _get(policy.props, "mtlsPolicy.clientValidationMode")
+        if mode != MTLS_REJECT_INVALID:
+            out.append((policy.urn, f"mtlsPolicy.clientValidationMode is {mode!r}; use "
+                        f"{MTLS_REJECT_INVALID!r} so a client without the certificate is "
+                        "refused"))  # fmt: skip
+        trust = _get(policy.props, "mtlsPolicy.clientValidationTrustConfig")
+        if not trust or not deps(policy, catalog.TRUST_CONFIG):
+            out.append((policy.urn, "mtlsPolicy.clientValidationTrustConfig names no trust "
+                        "config of the cell; point it at the bank's origin-pull CA"))  # fmt: skip
+    services = [b for m in deps(proxy, REGION_URL_MAP) for b in deps(m, REGION_BACKEND_SERVICE)]
+    if not services:
+        out.append((proxy.urn, "routes to no backend service through a URL map"))
+    for service in services:
+        if not service.props.get("securityPolicy") or not deps(service, REGION_SECURITY_POLICY):
+            out.append((service.urn, "carries no Cloud Armor policy; set security_policy to the "
+                        "cell's Cloudflare-only policy"))  # fmt: skip
+    return out
+
+
 @stack_rule(
     "cloudflare-origin-pulls",
     "every cell origin host demands the bank's own client certificate (per-hostname origin pulls)",
 )
 def cloudflare_origin_pulls(nodes: Sequence[Node], ctx: Ctx) -> list[tuple[str, str]]:
     origins = [
-        n
-        for n in nodes
-        if n.type == CF_DNS_RECORD and ".origin." in str(n.props.get("name", ""))
+        n for n in nodes if n.type == CF_DNS_RECORD and ".origin." in str(n.props.get("name", ""))
     ]
     if not origins:
         return []

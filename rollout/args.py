@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -58,10 +58,6 @@ K8S_SERVICE_ACCOUNT = "bank-workload"
 # (schema/cell_roles.sql); the migration identity alone holds DDL.
 APP_DATABASE_ROLE = "app"
 CELL_ROLES_SCHEMA = SCHEMA_DIR / "cell_roles.sql"
-
-# The GKE Gateway class of a cell's ingress: a regional external Application Load Balancer in
-# the cell's region (https://cloud.google.com/kubernetes-engine/docs/concepts/gateway-api#gatewayclass).
-GATEWAY_CLASS = "gke-l7-regional-external-managed"
 
 GIB = 1024**3
 
@@ -161,6 +157,7 @@ class NetworkNames:
     router: str
     nat: str
     allow_health_checks: str
+    allow_load_balancers: str
     deny_all_ingress: str
     deny_all_egress: str
     allow_internal_egress: str
@@ -189,7 +186,7 @@ class NetworkConfig:
     substrate_cidr: str
     """The region's shared subnet's range."""
     proxy_cidr: str
-    """The region's proxy-only subnet (the cells' regional Gateways' Envoy proxies)."""
+    """The region's proxy-only subnet (the Envoy proxies of the cells' load balancers)."""
     names: NetworkNames
     zones: dict[str, PrivateZone]
     """Zone key (rollout.catalog.RESTRICTED_DOMAINS) -> its private zone."""
@@ -380,6 +377,36 @@ class IngressConfig:
 
 
 @dataclass(frozen=True)
+class OriginTls:
+    """What a cell's load balancer presents and demands, from the regional stack's config
+    (catalog.ORIGIN_TLS_CONFIG): never in a committed file."""
+
+    certificate: pulumi.Input[str]
+    """The cells' origin certificate chain (PEM, Cloudflare Origin CA)."""
+    private_key: pulumi.Input[str]
+    """Its private key (PEM, secret config)."""
+    client_ca: pulumi.Input[str]
+    """The CA (PEM) of the bank's origin-pull client certificate: the only trust anchor."""
+
+
+@dataclass(frozen=True)
+class IngressNames:
+    """The cloud names of a cell's load balancer, each from the cell's stable key."""
+
+    neg: str
+    """The zonal NEGs GKE's NEG controller creates for Service bank-app (one name, each zone)."""
+    health_check: str
+    backend_service: str
+    url_map: str
+    cert: str
+    """A name prefix: each rotation of the origin certificate is a new certificate."""
+    trust_config: str
+    server_tls_policy: str
+    proxy: str
+    forwarding_rule: str
+
+
+@dataclass(frozen=True)
 class CellBootstrapConfig:
     cell: str
     region: str
@@ -393,11 +420,14 @@ class CellBootstrapConfig:
     """Where Managed Kafka's brokers listen (the region's substrate subnet)."""
     gateway_sources: tuple[str, ...]
     """Who may reach the workload: the region's proxy-only subnet and Google's health checks."""
-    gateway_class: str
-    ingress_address_name: str
+    project: str
+    """The region's project (the NEGs' self-links)."""
     origin_hostname: str
     security_policy_name: str
     cloudflare_ranges: tuple[str, ...]
+    health_path: str
+    """The app's health endpoint, the one the edge's monitor probes too."""
+    ingress: IngressNames
 
 
 @dataclass(frozen=True)
@@ -407,8 +437,19 @@ class CellBootstrapArgs:
     """The cell's cluster: its Kubernetes provider is built from it."""
     app_email: pulumi.Input[str]
     """The cell's Google service account, the KSA's Workload Identity."""
+    zones: pulumi.Input[Sequence[str]]
+    """The zones the cell's nodes run in (its node pool's): one NEG in each."""
+    network: pulumi.Input[str]
+    """The region's VPC id (the forwarding rule's network)."""
+    address: pulumi.Input[str]
+    """The cell's reserved ingress address (its self-link)."""
+    network_tier: str
+    """The tier the address was reserved in; the forwarding rule must match it."""
+    origin_tls: OriginTls
+    proxy_only: pulumi.Resource
+    """The region's proxy-only subnet: a regional managed forwarding rule needs it first."""
     apis: Apis = ()
-    """For the Cloud Armor policy (compute.googleapis.com)."""
+    """For the load balancer: Compute Engine, Certificate Manager, Network Security."""
 
 
 @dataclass(frozen=True)
@@ -437,6 +478,9 @@ class CellArgs:
     """The region's Managed Kafka cluster (short id)."""
     project_number: pulumi.Input[str]
     """The project's number (for the service agents' addresses)."""
+    origin_tls: OriginTls
+    proxy_only: pulumi.Resource
+    """The region's proxy-only subnet (the cell's load balancer's proxies)."""
     apis: Apis = ()
 
 
@@ -453,6 +497,8 @@ class RegionArgs:
     event_bus: EventBusConfig
     cells: dict[str, CellConfig]
     """Cell name (its Pulumi logical name) -> its config, in the region file's order."""
+    origin_tls: OriginTls
+    """The cells' origin certificate and mTLS trust anchor (the stack's config)."""
 
 
 # HSM keys: purpose -> the API whose service agent encrypts with it. The region's key ring holds
@@ -496,9 +542,10 @@ def schema_statements(path: Path) -> tuple[str, ...]:
     return tuple(read_ddl(path))
 
 
-def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
+def region_args(spec: RegionSpec, zone: str, health_path: str, origin_tls: OriginTls) -> RegionArgs:
     """Everything a regional stack builds, resolved from its merged spec (``zone``: the edge's
-    Cloudflare zone, where each cell's origin hostname lives)."""
+    Cloudflare zone, where each cell's origin hostname lives; ``health_path``: the app's health
+    endpoint, which the edge's monitor probes too; ``origin_tls``: the stack's TLS config)."""
     base = spec.base_labels()
     perimeter = perimeter_config(spec)
     apis = catalog.REGIONAL_APIS + ((catalog.API_ACCESS_CONTEXT_MANAGER,) if perimeter else ())
@@ -559,7 +606,8 @@ def region_args(spec: RegionSpec, zone: str) -> RegionArgs:
             memory_bytes=spec.kafka.memory_gib * GIB,
             labels=base,
         ),
-        cells={cell: cell_config(spec, cell, zone) for cell in spec.cells},
+        cells={cell: cell_config(spec, cell, zone, health_path) for cell in spec.cells},
+        origin_tls=origin_tls,
     )
 
 
@@ -578,7 +626,7 @@ def perimeter_config(spec: RegionSpec) -> PerimeterConfig | None:
     )
 
 
-def cell_config(spec: RegionSpec, cell: str, zone: str) -> CellConfig:
+def cell_config(spec: RegionSpec, cell: str, zone: str, health_path: str) -> CellConfig:
     """One cell's config: its ranges, names, labels and the settings of each of its parts."""
     ranges = carve(spec.cells[cell].cidr)
     labels = {**spec.base_labels(), catalog.CELL_LABEL: cell}
@@ -662,11 +710,17 @@ def cell_config(spec: RegionSpec, cell: str, zone: str) -> CellConfig:
             breakglass_group=spec.hub.breakglass_group,
             kafka_cidr=spec.network.substrate_cidr,
             gateway_sources=(spec.network.proxy_cidr, *catalog.HEALTH_CHECK_RANGES),
-            gateway_class=GATEWAY_CLASS,
-            ingress_address_name=names.cell_name(spec.short, cell, "ingress"),
+            project=spec.project,
             origin_hostname=names.origin_hostname(cell, spec.short, zone),
             security_policy_name=names.cell_name(spec.short, cell, "armor"),
             cloudflare_ranges=cloudflare_ranges().all,
+            health_path=health_path,
+            ingress=IngressNames(
+                **{
+                    field: names.cell_name(spec.short, cell, field.replace("_", "-"))
+                    for field in IngressNames.__dataclass_fields__
+                }
+            ),
         ),
     )
 

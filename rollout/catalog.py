@@ -83,6 +83,15 @@ DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 BINARY_AUTHORIZATION_POLICY = "gcp:binaryauthorization/policy:Policy"
 ROUTE = "gcp:compute/route:Route"
+# A cell's own regional external Application Load Balancer (components/cell_bootstrap.py).
+REGION_HEALTH_CHECK = "gcp:compute/regionHealthCheck:RegionHealthCheck"
+REGION_BACKEND_SERVICE = "gcp:compute/regionBackendService:RegionBackendService"
+REGION_URL_MAP = "gcp:compute/regionUrlMap:RegionUrlMap"
+REGION_SSL_CERTIFICATE = "gcp:compute/regionSslCertificate:RegionSslCertificate"
+REGION_TARGET_HTTPS_PROXY = "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy"
+FORWARDING_RULE = "gcp:compute/forwardingRule:ForwardingRule"
+TRUST_CONFIG = "gcp:certificatemanager/trustConfig:TrustConfig"
+SERVER_TLS_POLICY = "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy"
 SERVICE_PERIMETER = "gcp:accesscontextmanager/servicePerimeter:ServicePerimeter"
 
 # Kubernetes (pulumi-kubernetes 4.x) inside each cell's cluster.
@@ -91,9 +100,7 @@ K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-K8S_GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
-K8S_HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-K8S_BACKEND_POLICY = "kubernetes:networking.gke.io/v1:GCPBackendPolicy"
+K8S_SERVICE = "kubernetes:core/v1:Service"
 
 # Every IAM grant type (member and binding forms) the program might use: a role is granted
 # through one of these, and the no-basic-roles and isolation policies read them all.
@@ -421,6 +428,8 @@ API_BINARY_AUTHORIZATION = "binaryauthorization.googleapis.com"
 API_DNS = "dns.googleapis.com"
 API_STORAGE = "storage.googleapis.com"
 API_ACCESS_CONTEXT_MANAGER = "accesscontextmanager.googleapis.com"
+API_CERTIFICATE_MANAGER = "certificatemanager.googleapis.com"  # a cell's mTLS trust config
+API_NETWORK_SECURITY = "networksecurity.googleapis.com"  # a cell's ServerTlsPolicy
 # Weblate's, in the global stack
 API_RUN = "run.googleapis.com"
 API_SQL_ADMIN = "sqladmin.googleapis.com"
@@ -437,7 +446,7 @@ API_SERVICE_NETWORKING = "servicenetworking.googleapis.com"
 REGIONAL_APIS = (
     API_RESOURCE_MANAGER, API_COMPUTE, API_CONTAINER, API_SPANNER, API_MANAGED_KAFKA, API_KMS,
     API_IAM, API_STS, API_IAM_CREDENTIALS, API_LOGGING, API_MONITORING, API_ARTIFACT_REGISTRY,
-    API_BINARY_AUTHORIZATION, API_DNS, API_STORAGE,
+    API_BINARY_AUTHORIZATION, API_DNS, API_STORAGE, API_CERTIFICATE_MANAGER, API_NETWORK_SECURITY,
 )  # fmt: skip
 
 # With an access policy configured (foundation.access_policy_id), each region's project sits in
@@ -535,6 +544,9 @@ HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 # Tag carried by every cell's ingress nodes; the health-check rule targets only these.
 INGRESS_TAG = "demobank-ingress"
+# The port the cell's workload serves on (Service bank-app): the cell's load balancer reaches
+# its pods there, so the region's firewall, the health check and the NetworkPolicy admit it.
+APP_PORT = 8080
 
 # --------------------------------------------------------------------------------------------
 # Edge
@@ -548,6 +560,11 @@ HOME_POOL = "home"
 # certificate. Never in a committed file; the offline plan stands in a marked placeholder.
 EDGE_SECRETS_NAMESPACE = "edge"
 EDGE_SECRETS = ("sessionPublicKey", "originPullCertificate", "originPullPrivateKey")
+# A regional stack's cell TLS config (demobank:<key>), never in a committed file: the cells'
+# origin certificate (Cloudflare Origin CA, which Full (strict) trusts), its key (secret), and
+# the CA that issued the bank's origin-pull client certificate, the cells' mTLS trust anchor.
+ORIGIN_TLS_CONFIG = ("originCertificate", "originKey", "originPullCa")
+ORIGIN_TLS_SECRETS = ("originKey",)
 
 # The request path as the client sent it, untouched by earlier rules. The l10n URL rewrite runs
 # in the transform phase, before the origin and cache phases, and prefixes the bucket to

@@ -48,6 +48,15 @@ REPLACE_KEYS: dict[str, frozenset[str]] = {
     catalog.SUBNETWORK: frozenset({"network", "region"}),
     catalog.ADDRESS: frozenset({"region", "address", "addressType"}),
     catalog.SERVICE_ACCOUNT: frozenset({"accountId"}),
+    # A cell's load balancer: a Compute Engine certificate is immutable (a rotation is a new
+    # one, components/cell_bootstrap.py), and a forwarding rule's address, port and scheme
+    # are fixed at creation.
+    catalog.REGION_SSL_CERTIFICATE: frozenset({"certificate", "privateKey", "region"}),
+    catalog.FORWARDING_RULE: frozenset(
+        {"ipAddress", "portRange", "loadBalancingScheme", "network", "networkTier", "region"}
+    ),
+    catalog.TRUST_CONFIG: frozenset({"location"}),
+    catalog.SERVER_TLS_POLICY: frozenset({"location"}),
     catalog.CF_ZONE_SETTING: frozenset({"zoneId", "settingId"}),
     catalog.CF_POOL: frozenset({"accountId"}),
     catalog.CF_LB: frozenset({"zoneId"}),

@@ -92,6 +92,11 @@ class PlanMocks(pulumi.runtime.Mocks):
                     "endpoint": f"gke-{digest}.{state.get('location')}.gke.goog",
                 }
                 state["controlPlaneEndpointsConfig"] = {**endpoints, "dnsEndpointConfig": dns}
+        elif typ == catalog.GKE_NODE_POOL:
+            # GKE picks a regional pool's zones (three of the region's); the plan assumes the
+            # first three, which is what the cell's NEG backends are built from.
+            suffixes = "abcdefghij"[: catalog.GKE_REGIONAL_ZONES]
+            state.setdefault("nodeLocations", [f"{state.get('location')}-{z}" for z in suffixes])
         elif typ == catalog.KMS_CRYPTO_KEY:
             state["id"] = f"{state.get('keyRing', 'keyring')}/cryptoKeys/{name}"
         elif typ == catalog.CF_DNSSEC:
@@ -548,15 +553,32 @@ def offline_config(spec: StackSpec, global_: GlobalFile) -> tuple[dict[str, str]
     The global stack's edge secrets (catalog.EDGE_SECRETS) and Weblate's (the keys
     regions/global.yaml names under weblate.secrets) are never in a committed file and the
     offline engine cannot decrypt a ``secure:`` value: each stands in as a marked placeholder,
-    a secret, so the plan shows where it goes and a saved plan redacts it.
+    a secret, so the plan shows where it goes and a saved plan redacts it. A regional stack's
+    cell TLS config (catalog.ORIGIN_TLS_CONFIG) stands in the same way, its key a secret.
     """
     config = dict(spec.raw)
     secrets: list[str] = []
+    if spec.role != "global":
+        placeholders, secret = origin_tls_placeholders()
+        config.update(placeholders)
+        secrets += secret
     if spec.role == "global":
         keys = [f"{catalog.EDGE_SECRETS_NAMESPACE}:{key}" for key in catalog.EDGE_SECRETS]
         keys += [str(key) for key in global_.weblate.secrets.model_dump().values()]
         for full in keys:
             config[full] = f"offline placeholder for {full}"
+            secrets.append(full)
+    return config, secrets
+
+
+def origin_tls_placeholders() -> tuple[dict[str, str], list[str]]:
+    """A regional stack's cell TLS config as marked placeholders, and which are secret."""
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key in catalog.ORIGIN_TLS_CONFIG:
+        full = f"{catalog.PROJECT_NAME}:{key}"
+        config[full] = f"offline placeholder for {full}"
+        if key in catalog.ORIGIN_TLS_SECRETS:
             secrets.append(full)
     return config, secrets
 
@@ -572,6 +594,7 @@ def plan_all(project: Project | None = None, root: Path | None = None) -> dict[s
 __all__ = [
     "close_loop",
     "collector_paused",
+    "origin_tls_placeholders",
     "plan_all",
     "plan_stack",
     "run_program",

@@ -15,6 +15,9 @@ PREFIX_K8S = "bank"  # a cell's Kubernetes namespace: bank-<cell>
 # kind -> (regex, min length, max length); sources: each service's API reference.
 LIMITS: dict[str, tuple[str, int, int]] = {
     "compute": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 63),  # RFC 1035: networks, subnets, ...
+    # A name_prefix the provider completes with a unique suffix; up to 37 characters it keeps
+    # the full suffix (the SDK's RegionSslCertificate name_prefix docstring).
+    "compute_prefix": (r"^[a-z][-a-z0-9]*-$", 1, 37),
     "gke_cluster": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
     "gke_node_pool": (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", 1, 40),
     "service_account": (r"^[a-z]([-a-z0-9]*[a-z0-9])$", 6, 30),

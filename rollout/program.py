@@ -20,6 +20,7 @@ from rollout.args import (
     CellRouterArgs,
     EdgeArgs,
     ObjectSpec,
+    OriginTls,
     WeblateArgs,
     global_args,
     region_args,
@@ -43,7 +44,7 @@ def build(project: Project | None = None) -> None:
     spec = project.stack(pulumi.get_stack())
     check_cli_config(spec)
     if spec.region is not None:  # load_project merged it: a regional stack
-        build_region(spec.region, project.global_.zone.name)
+        build_region(spec.region, project.global_.zone.name, project.global_.edge.monitor.path)
     else:
         build_global(project, spec)
 
@@ -84,12 +85,14 @@ def _shown(text: str | None) -> str:
     return "nothing" if text is None else f"a value of {len(text)} characters"
 
 
-def build_region(spec: RegionSpec, zone: str) -> None:
+def build_region(spec: RegionSpec, zone: str, health_path: str) -> None:
     """A regional stack: the region's substrate and cells, and the outputs the edge reads
-    (``zone``: the edge's Cloudflare zone, which holds each cell's origin hostname)."""
+    (``zone``: the edge's Cloudflare zone, which holds each cell's origin hostname;
+    ``health_path``: the app's health endpoint the edge's monitor probes, which each cell's
+    load balancer checks too)."""
     from components.region import Region
 
-    region = Region(spec.short, region_args(spec, zone))
+    region = Region(spec.short, region_args(spec, zone, health_path, origin_tls()))
     for key, value in region.outputs.exports().items():
         pulumi.export(key, value)
 
@@ -167,6 +170,19 @@ def build_global(project: Project, spec: StackSpec) -> None:
     pulumi.export("directory_database", directory.database.name)
     pulumi.export("weblate_url", weblate.url)
     pulumi.export("weblate_sql_instance", weblate.sql_instance.name)
+
+
+def origin_tls() -> OriginTls:
+    """The cells' TLS from the regional stack's config (catalog.ORIGIN_TLS_CONFIG): the origin
+    certificate, its key (secret config: ``pulumi config set --secret demobank:originKey``)
+    and the CA of the bank's origin-pull client certificate."""
+    config = pulumi.Config(catalog.PROJECT_NAME)
+    certificate, key, ca = catalog.ORIGIN_TLS_CONFIG
+    return OriginTls(
+        certificate=config.require(certificate),
+        private_key=config.require_secret(key),
+        client_ca=config.require(ca),
+    )
 
 
 def weblate_secret(config_key: str) -> pulumi.Output[str]:

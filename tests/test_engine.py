@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from rollout import catalog, cli, engine
 from rollout.catalog import STACK
 from rollout.config import Project
-from rollout.engine import plan_all, plan_stack, run_program
+from rollout.engine import offline_config, plan_all, plan_stack, run_program
 from rollout.plan import Plan, load, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,11 +321,15 @@ def test_main_py_is_the_program_the_engine_plans(
     from rollout.config import load_project
 
     monkeypatch.chdir(ROOT)
-    spec = load_project(ROOT).stacks["apac"]
+    project = load_project(ROOT)
+    spec = project.stacks["apac"]
+    # what the CLI passes: the stack file, and the cells' TLS config (placeholders offline)
+    config, secrets = offline_config(spec, project.global_)
     plan = run_program(
         lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
         stack="apac",
-        config=spec.raw,
+        config=config,
+        secret_keys=secrets,
         project_id=spec.raw["gcp:project"],
     )
     assert [r.urn for r in plan.resources] == [r.urn for r in plans["apac"].resources]

@@ -13,7 +13,7 @@ import pytest
 
 from policies import rules
 from rollout import catalog
-from rollout.args import region_args
+from rollout.args import OriginTls, region_args
 from rollout.config import Project, load_project
 from rollout.engine import plan_stack
 from rollout.errors import InputError
@@ -32,6 +32,14 @@ TYPE_API = {
     catalog.ROUTE: catalog.API_COMPUTE,
     catalog.ADDRESS: catalog.API_COMPUTE,
     catalog.REGION_SECURITY_POLICY: catalog.API_COMPUTE,
+    catalog.REGION_HEALTH_CHECK: catalog.API_COMPUTE,
+    catalog.REGION_BACKEND_SERVICE: catalog.API_COMPUTE,
+    catalog.REGION_URL_MAP: catalog.API_COMPUTE,
+    catalog.REGION_SSL_CERTIFICATE: catalog.API_COMPUTE,
+    catalog.REGION_TARGET_HTTPS_PROXY: catalog.API_COMPUTE,
+    catalog.FORWARDING_RULE: catalog.API_COMPUTE,
+    catalog.TRUST_CONFIG: catalog.API_CERTIFICATE_MANAGER,
+    catalog.SERVER_TLS_POLICY: catalog.API_NETWORK_SECURITY,
     catalog.DNS_MANAGED_ZONE: catalog.API_DNS,
     catalog.DNS_RECORD_SET: catalog.API_DNS,
     catalog.GKE_CLUSTER: catalog.API_CONTAINER,
@@ -331,7 +339,8 @@ def test_the_attestor_comes_from_config(project: Project) -> None:
     changed = spec.model_copy(
         update={"cluster": spec.cluster.model_copy(update={"binary_authorization_attestor": other})}
     )
-    assert region_args(changed, "demobank.example").foundation.attestor == other
+    tls = OriginTls(certificate="cert", private_key="key", client_ca="ca")
+    assert region_args(changed, "demobank.example", "/healthz", tls).foundation.attestor == other
 
 
 # ---- VPC Service Controls ---------------------------------------------------------------------

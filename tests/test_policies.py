@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policies import crossguard, rules
-from policies.rules import Ctx, Node, Violation, check_plan
+from policies.rules import Ctx, Node, Violation, check_plan, nodes_of
 from rollout import catalog, cli
 from rollout.plan import Plan, Resource
 
@@ -1217,6 +1218,11 @@ def test_cell_isolation_a_cell_uses_its_own_kind_of_resource() -> None:
             "use the cell's",
         )
     ]
+    # The region's proxy-only subnet is another kind of subnet, which no cell can own: the
+    # cell's forwarding rule waits for it.
+    proxy_only = node("proxy-only", R.SUBNETWORK, parent="region", purpose="REGIONAL_MANAGED_PROXY")
+    rule = node("a-rule", R.FORWARDING_RULE, parent="cell-a", deps=("vpc", "proxy-only"))
+    assert check([*nodes, proxy_only, rule], EU) == []
 
 
 def test_workload_identities_hold_no_ddl() -> None:
@@ -1322,6 +1328,7 @@ def tiny_plan(private_nodes: bool = True) -> Plan:
             res("urn:pool::eu-1-pool", R.GKE_NODE_POOL, cell, node_pool()),
             res("urn:db::eu-1-db", R.SPANNER_DATABASE, cell, spanner_database(), protect=True),
             res("urn:armor::eu-1-armor", catalog.REGION_SECURITY_POLICY, cell, cloudflare_only()),
+            *mtls_ingress(cell),
             # last, so a test can pop it
             res(
                 "urn:backup::eu-1-backup",
@@ -1333,6 +1340,122 @@ def tiny_plan(private_nodes: bool = True) -> Plan:
         ],
         {"region": "europe-west2"},
     )
+
+
+def mtls_ingress(cell: str) -> list[Resource]:
+    """A cell's load balancer as cell_bootstrap builds it: forwarding rule -> proxy (with a
+    REJECT_INVALID ServerTlsPolicy and its trust config) -> URL map -> backend service (with
+    the cell's Cloud Armor policy)."""
+    where = {"region": "europe-west2"}
+    return [
+        res("urn:trust::eu-1-trust", catalog.TRUST_CONFIG, cell, {"location": "europe-west2"}),
+        res(
+            "urn:tls::eu-1-tls",
+            catalog.SERVER_TLS_POLICY,
+            cell,
+            {
+                "location": "europe-west2",
+                "mtlsPolicy": {
+                    "clientValidationMode": "REJECT_INVALID",
+                    "clientValidationTrustConfig": "eu-1-trust-id",
+                },
+            },
+            deps=["urn:trust::eu-1-trust"],
+        ),
+        res(
+            "urn:backend::eu-1-backend",
+            catalog.REGION_BACKEND_SERVICE,
+            cell,
+            {**where, "loadBalancingScheme": "EXTERNAL_MANAGED", "securityPolicy": "eu-1-armor"},
+            deps=["urn:armor::eu-1-armor"],
+        ),
+        res(
+            "urn:map::eu-1-map",
+            catalog.REGION_URL_MAP,
+            cell,
+            where,
+            deps=["urn:backend::eu-1-backend"],
+        ),
+        res(
+            "urn:proxy::eu-1-proxy",
+            catalog.REGION_TARGET_HTTPS_PROXY,
+            cell,
+            {**where, "serverTlsPolicy": "eu-1-tls-id", "urlMap": "eu-1-map-id"},
+            deps=["urn:tls::eu-1-tls", "urn:map::eu-1-map"],
+        ),
+        res(
+            "urn:rule::eu-1-rule",
+            catalog.FORWARDING_RULE,
+            cell,
+            {**where, "loadBalancingScheme": "EXTERNAL_MANAGED", "target": "eu-1-proxy-id"},
+            deps=["urn:proxy::eu-1-proxy"],
+        ),
+    ]
+
+
+def _mtls_nodes(**changes: Any) -> list[Node]:
+    """The tiny plan's cell and its load balancer as stack-rule nodes; ``changes`` maps a
+    resource's name to the props it gets instead (None: the resource is dropped)."""
+    plan = tiny_plan()
+    out = []
+    for n in nodes_of(plan):
+        if n.name in changes:
+            if changes[n.name] is None:
+                continue
+            n = replace(n, props=changes[n.name])
+        out.append(n)
+    return out
+
+
+def test_cell_ingress_mtls() -> None:
+    check = stack_rule("cell-ingress-mtls").check
+    assert check(_mtls_nodes(), EU) == []
+
+    def found(**changes: Any) -> list[str]:
+        return [f"{urn.rsplit('::', 1)[-1]}: {m}" for urn, m in check(_mtls_nodes(**changes), EU)]
+
+    tls = {"location": "europe-west2", "mtlsPolicy": {"clientValidationTrustConfig": "t"}}
+    allow = {
+        **tls,
+        "mtlsPolicy": {
+            **tls["mtlsPolicy"],
+            "clientValidationMode": "ALLOW_INVALID_OR_MISSING_CLIENT_CERT",
+        },
+    }
+    assert found(**{"eu-1-tls": allow}) == [
+        "eu-1-tls: mtlsPolicy.clientValidationMode is 'ALLOW_INVALID_OR_MISSING_CLIENT_CERT'; "
+        "use 'REJECT_INVALID' so a client without the certificate is refused"
+    ]
+    no_trust = {
+        "location": "europe-west2",
+        "mtlsPolicy": {"clientValidationMode": "REJECT_INVALID"},
+    }
+    assert found(**{"eu-1-tls": no_trust}) == [
+        "eu-1-tls: mtlsPolicy.clientValidationTrustConfig names no trust config of the cell; "
+        "point it at the bank's origin-pull CA"
+    ]
+    no_policy = {"region": "europe-west2", "urlMap": "eu-1-map-id"}
+    assert found(**{"eu-1-proxy": no_policy}) == [
+        "eu-1-proxy: has no ServerTlsPolicy: any client reaches the cell without the bank's "
+        "certificate; set server_tls_policy (REJECT_INVALID)"
+    ]
+    unarmored = {"region": "europe-west2", "loadBalancingScheme": "EXTERNAL_MANAGED"}
+    assert found(**{"eu-1-backend": unarmored}) == [
+        "eu-1-backend: carries no Cloud Armor policy; set security_policy to the cell's "
+        "Cloudflare-only policy"
+    ]
+    assert found(**{"eu-1-map": None}) == [
+        "eu-1-proxy: routes to no backend service through a URL map"
+    ]
+    assert found(**{"eu-1-proxy": None}) == [
+        "eu-1-rule: forwards to no target HTTPS proxy, so no client certificate is asked for; "
+        "target the cell's RegionTargetHttpsProxy"
+    ]
+    # an internal forwarding rule is not the cell's ingress
+    internal = {"region": "europe-west2", "loadBalancingScheme": "INTERNAL_MANAGED"}
+    assert found(**{"eu-1-rule": internal}) == [
+        "eu-1: cell 'eu-1' has no external forwarding rule demanding the bank's client certificate"
+    ]
 
 
 def cloudflare_only() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from policies.rules import Ctx, nodes_of
 from rollout import catalog, names, program
 from rollout.args import carve
 from rollout.config import NAME_RE, CellSpec, Project, RegionSpec, load_project
-from rollout.engine import run_program
+from rollout.engine import origin_tls_placeholders, run_program
 from rollout.plan import Plan, Resource
 from tests.inventory import assert_inventory
 
@@ -50,8 +50,9 @@ SUBSTRATE = {
     catalog.SUBNETWORK: 2,  # substrate, proxy-only
     catalog.ROUTER: 1,
     catalog.ROUTER_NAT: 1,
-    # ingress: health checks, deny all; egress: internal, Google APIs, deny all
-    catalog.FIREWALL: 5,
+    # ingress: health checks, load balancers to the app, deny all; egress: internal, Google
+    # APIs, deny all
+    catalog.FIREWALL: 6,
     catalog.ROUTE: 1,  # to the restricted VIP
     catalog.DNS_MANAGED_ZONE: len(catalog.RESTRICTED_DOMAINS),
     catalog.DNS_RECORD_SET: 2 * len(catalog.RESTRICTED_DOMAINS),  # the VIP's A, a wildcard
@@ -93,12 +94,19 @@ def per_cell(topics: int) -> dict[str, int]:
         catalog.K8S_PROVIDER: 1,
         catalog.K8S_NAMESPACE: 1,
         catalog.K8S_SERVICE_ACCOUNT: 1,
-        catalog.K8S_NETWORK_POLICY: 5,  # default deny + DNS, Google APIs, Kafka, Gateway
+        catalog.K8S_NETWORK_POLICY: 5,  # default deny + DNS, Google APIs, Kafka, load balancer
         catalog.K8S_CLUSTER_ROLE_BINDING: 2,  # on-call view, break-glass edit
-        catalog.K8S_GATEWAY: 1,
-        catalog.K8S_HTTP_ROUTE: 1,
-        catalog.K8S_BACKEND_POLICY: 1,
+        catalog.K8S_SERVICE: 1,  # bank-app, whose annotation makes the zonal NEGs
+        # the cell's own regional external Application Load Balancer, with frontend mTLS
         catalog.REGION_SECURITY_POLICY: 1,
+        catalog.REGION_HEALTH_CHECK: 1,
+        catalog.REGION_BACKEND_SERVICE: 1,
+        catalog.REGION_URL_MAP: 1,
+        catalog.REGION_SSL_CERTIFICATE: 1,
+        catalog.TRUST_CONFIG: 1,
+        catalog.SERVER_TLS_POLICY: 1,
+        catalog.REGION_TARGET_HTTPS_PROXY: 1,
+        catalog.FORWARDING_RULE: 1,
     }
 
 
@@ -116,11 +124,13 @@ def expected_counts(n_cells: int, topics: int) -> dict[str, int]:
 
 def plan_region(spec: RegionSpec) -> Plan:
     """Plan ``spec`` exactly as the program builds a regional stack (same URNs and outputs)."""
-    zone = load_project(ROOT).global_.zone.name
+    global_ = load_project(ROOT).global_
+    config, secrets = origin_tls_placeholders()
     return run_program(
-        lambda: program.build_region(spec, zone),
+        lambda: program.build_region(spec, global_.zone.name, global_.edge.monitor.path),
         stack=spec.stack,
-        config={},
+        config=config,
+        secret_keys=secrets,
         project_id=spec.project,
     )
 
@@ -169,9 +179,15 @@ NAME_FIELDS: dict[str, dict[str, str]] = {
     catalog.K8S_SERVICE_ACCOUNT: {"metadata.name": "k8s_namespace"},
     catalog.K8S_NETWORK_POLICY: {"metadata.name": "k8s_namespace"},
     catalog.K8S_CLUSTER_ROLE_BINDING: {"metadata.name": "k8s_namespace"},
-    catalog.K8S_GATEWAY: {"metadata.name": "k8s_namespace", "spec.listeners.hostname": "dns_name"},
-    catalog.K8S_HTTP_ROUTE: {"metadata.name": "k8s_namespace"},
-    catalog.K8S_BACKEND_POLICY: {"metadata.name": "k8s_namespace"},
+    catalog.K8S_SERVICE: {"metadata.name": "k8s_namespace"},
+    catalog.REGION_HEALTH_CHECK: {"name": "compute"},
+    catalog.REGION_BACKEND_SERVICE: {"name": "compute"},
+    catalog.REGION_URL_MAP: {"name": "compute"},
+    catalog.REGION_SSL_CERTIFICATE: {"namePrefix": "compute_prefix"},
+    catalog.TRUST_CONFIG: {"name": "compute"},
+    catalog.SERVER_TLS_POLICY: {"name": "compute"},
+    catalog.REGION_TARGET_HTTPS_PROXY: {"name": "compute"},
+    catalog.FORWARDING_RULE: {"name": "compute"},
 }
 # Types that set no name of their own (bindings and ACLs are named by what they bind).
 NAMELESS = {

@@ -294,8 +294,11 @@ def test_offline_config_stands_in_every_weblate_secret(project: Project) -> None
     config, secrets = offline_config(project.stack("global"), project.global_)
     for key in project.global_.weblate.secrets.model_dump().values():
         assert key in secrets and config[key] == f"offline placeholder for {key}"
-    regional, none = offline_config(project.stack("eu"), project.global_)
-    assert none == [] and not any(k.startswith("weblate:") for k in regional)
+    regional, secret = offline_config(project.stack("eu"), project.global_)
+    assert not any(k.startswith("weblate:") for k in regional)
+    # a regional stack's only secret is its cells' origin key (rollout.catalog.ORIGIN_TLS_CONFIG)
+    assert secret == ["demobank:originKey"]
+    assert config.get("demobank:originKey") is None  # and the global stack has none
 
 
 # --------------------------------------------------------------------------------------------

@@ -830,7 +830,7 @@ class NetworkSettings(Model):
         description="the region's shared subnet (Managed Kafka, internal services)"
     )
     proxy_cidr: Annotated[PrivateCidr, AfterValidator(_proxy_size)] = Field(
-        description="the region's proxy-only subnet for the cells' Gateways, a /23 to /26 "
+        description="the region's proxy-only subnet for the cells' load balancers, a /23 to /26 "
         "(https://cloud.google.com/load-balancing/docs/proxy-only-subnets#proxy_only_subnet_size)"
     )
 
