@@ -215,11 +215,12 @@ class CellBootstrap(pulumi.ComponentResource):
             security_policy=self.security_policy.self_link,
             backends=backends,
             log_config=gcp.compute.RegionBackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
-            # The NEGs must exist before they can be backends. The Service's await (the SDK's
-            # Service docstring: the Endpoints object exists, then 10 s for stragglers, and no
-            # endpoint not ready) usually gives the NEG controller that time; it is no
-            # guarantee: if the NEGs are not there yet this create fails, and `pulumi up` again
-            # completes it.
+            # The NEGs must exist before they can be backends. This waits for the Service, and
+            # the Service's await (pulumi_kubernetes' Service docstring: its Endpoints object
+            # exists, then 10 s for stragglers, and no endpoint not ready) usually gives the NEG
+            # controller time to make them. It is no guarantee: if a NEG is not there yet, this
+            # create fails and a second `pulumi up` completes it. Whether that await passes
+            # before the app's pods exist is the provider's behaviour, not checked here.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*args.apis, self.service, self.security_policy]
             ),

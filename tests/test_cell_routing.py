@@ -158,3 +158,33 @@ def test_the_origin_pull_and_ingress_rules_fail_when_broken(plans: dict[str, Pla
     ]
     found = [m for _, m in ingress(nodes_of(unguarded), Ctx())]
     assert sum("has no Cloud Armor policy" in m for m in found) == 2
+
+
+def test_every_cell_demands_the_bank_client_certificate(plans: dict[str, Plan]) -> None:
+    """Each cell's forwarding rule, on the cell's own reserved address, leads to a proxy whose
+    ServerTlsPolicy rejects a client without the origin-pull certificate, and to the cell's
+    Cloud Armor policy; breaking either is a violation."""
+    mtls = next(r for r in R.STACK_RULES if r.name == "cell-ingress-mtls").check
+    for stack in ("eu", "apac"):
+        plan = plans[stack]
+        assert mtls(nodes_of(plan), Ctx()) == []
+        for cell in plan.of_type(catalog.CELL):
+            (rule,) = [
+                r for r in plan.of_type(catalog.FORWARDING_RULE) if cell in plan.ancestors(r)
+            ]
+            (address,) = [r for r in plan.of_type(catalog.ADDRESS) if r.parent == cell.urn]
+            assert address.urn in rule.dependencies
+            assert (rule.inputs["loadBalancingScheme"], rule.inputs["portRange"]) == (
+                "EXTERNAL_MANAGED",
+                "443",
+            )
+
+    opened = mutated(plans["eu"])
+    tls = opened.of_type(catalog.SERVER_TLS_POLICY)[0]
+    tls.inputs["mtlsPolicy"] = {"clientValidationMode": "ALLOW_INVALID_OR_MISSING_CLIENT_CERT"}
+    backend = opened.of_type(catalog.REGION_BACKEND_SERVICE)[0]
+    del backend.inputs["securityPolicy"]
+    found = [m for _, m in mtls(nodes_of(opened), Ctx())]
+    assert any("clientValidationMode is 'ALLOW_INVALID_OR_MISSING_CLIENT_CERT'" in m for m in found)
+    assert any("names no trust config" in m for m in found)
+    assert any("carries no Cloud Armor policy" in m for m in found)
