@@ -114,18 +114,7 @@ class Network(pulumi.ComponentResource):
             priority=1000,
             opts=child,
         )
-        # Explicit deny-all below every allow, logged, so the baseline is visible in audits.
-        gcp.compute.Firewall(
-            "deny-all-ingress",
-            name=names.deny_all_ingress,
-            network=self.vpc.id,
-            direction="INGRESS",
-            source_ranges=["0.0.0.0/0"],
-            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
-            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
-            priority=65534,
-            opts=child,
-        )
+        deny_all("deny-all-ingress", names.deny_all_ingress, self.vpc.id, "INGRESS", child)
         self._egress(config, child)
         self.zones = {
             key: self._zone(key, zone, config, child) for key, zone in config.zones.items()
@@ -167,17 +156,7 @@ class Network(pulumi.ComponentResource):
         )
         # Everything else out is refused (the NAT stays for an allow that may follow, and
         # changes nothing until one does), logged so an attempt shows in the audit.
-        gcp.compute.Firewall(
-            "deny-all-egress",
-            name=names.deny_all_egress,
-            network=self.vpc.id,
-            direction="EGRESS",
-            destination_ranges=["0.0.0.0/0"],
-            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
-            log_config=logged,
-            priority=65534,
-            opts=child,
-        )
+        deny_all("deny-all-egress", names.deny_all_egress, self.vpc.id, "EGRESS", child)
         # The VIP is reached through the default internet gateway but never leaves Google's
         # network; an explicit route keeps that path if the default route is ever removed.
         gcp.compute.Route(
@@ -229,6 +208,34 @@ class Network(pulumi.ComponentResource):
             opts=zone_opts,
         )
         return managed
+
+
+# Below every allow (the lowest priority but the implied rules' 65535), and logged, so the
+# baseline a VPC refuses is visible in audits.
+DENY_ALL_PRIORITY = 65534
+
+
+def deny_all(
+    resource_name: str,
+    name: str,
+    network: pulumi.Input[str],
+    direction: str,
+    opts: pulumi.ResourceOptions,
+) -> gcp.compute.Firewall:
+    """The logged deny-all rule of a VPC, INGRESS or EGRESS; every allow sits above it."""
+    everything = ["0.0.0.0/0"]
+    return gcp.compute.Firewall(
+        resource_name,
+        name=name,
+        network=network,
+        direction=direction,
+        source_ranges=everything if direction == "INGRESS" else None,
+        destination_ranges=everything if direction == "EGRESS" else None,
+        denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
+        log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+        priority=DENY_ALL_PRIORITY,
+        opts=opts,
+    )
 
 
 def flow_logs() -> gcp.compute.SubnetworkLogConfigArgs:

@@ -45,7 +45,7 @@ from components.foundation import (
     ProjectApis,
     agent_member,
 )
-from components.network import flow_logs
+from components.network import deny_all, flow_logs
 from rollout import catalog
 from rollout.args import WeblateArgs, WeblateConfig
 
@@ -821,15 +821,5 @@ class Weblate(pulumi.ComponentResource):
             priority=1000,
             opts=child,
         )
-        gcp.compute.Firewall(
-            "deny-all-egress",
-            name=names.deny_egress,
-            network=vpc.id,
-            direction="EGRESS",
-            destination_ranges=["0.0.0.0/0"],
-            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
-            log_config=logged,
-            priority=65534,
-            opts=child,
-        )
+        deny_all("deny-all-egress", names.deny_egress, vpc.id, "EGRESS", child)
         return vpc, subnet, peering, psa
