@@ -277,14 +277,29 @@ def test_permission_denied_is_one_line(project_copy: Path) -> None:
     prefix = (
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
     )
-    done = subprocess.run(
-        [*prefix, *ROLLOUT, "policy-config", "eu", "--out", str(out / "c.json")],
-        cwd=project_copy,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(project_copy)},
-    )
+    # nobody must also reach the code and the interpreter: a checkout under a private folder
+    # (mktemp -d is 0700) would otherwise fail on the import, not on the write. Traverse only,
+    # and put every mode back afterwards.
+    reach = {
+        folder: folder.stat().st_mode
+        for start in (ROOT, Path(sys.prefix))
+        for folder in (start, *start.parents)
+        if not folder.stat().st_mode & 0o001
+    }
+    try:
+        for folder, mode in reach.items():
+            folder.chmod(mode | 0o001)
+        done = subprocess.run(
+            [*prefix, *ROLLOUT, "policy-config", "eu", "--out", str(out / "c.json")],
+            cwd=project_copy,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(project_copy)},
+        )
+    finally:
+        for folder, mode in reach.items():
+            folder.chmod(mode)
     line = one_line(done)
     fix = "check the owner and mode of the file and its folder"
     assert line == f"{out / 'c.json'}: (file): permission denied; {fix}"
